@@ -1,0 +1,50 @@
+# Two commands set up a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 3000
+LAB_PORT ?= 8888
+SEED   ?= 0
+TRACES ?= 5000
+DAYS   ?= 30
+SHARED ?= $(abspath ../shared)
+
+export LANGFUSE_PUBLIC_KEY ?= pk-lf-local
+export LANGFUSE_SECRET_KEY ?= sk-lf-local
+
+.PHONY: venv demo test serve report bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Starts lfnb.local with the demo data, then JupyterLab on notebooks/ pointed at it.
+# Headless: make demo LAB_ARGS=--no-browser ; other ports: make demo PORT=3100 LAB_PORT=8899
+demo: venv
+	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) \
+	    --public-key $(LANGFUSE_PUBLIC_KEY) --secret-key $(LANGFUSE_SECRET_KEY) & \
+	  server=$$!; trap "kill $$server" EXIT INT TERM; \
+	  $(PY) -m lfnb.local wait --base-url http://127.0.0.1:$(PORT) && \
+	  LANGFUSE_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	    --port $(LAB_PORT) $(LAB_ARGS)
+
+serve: venv
+	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS)
+
+# The whole suite: unit, integration (lfnb.local over HTTP), notebooks (nbval).
+test: venv
+	LFNB_SHARED_DIR=$(SHARED) $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+report: venv
+	$(PY) -m lfnb.cli report --notebooks notebooks --out build
+
+bench: venv
+	$(PY) bench/extract.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
