@@ -1,0 +1,329 @@
+"""``GET /api/public/v2/observations``: cursor-paged observations with field groups.
+
+Behaviour (facts sheet §4):
+
+* Query parameters are validated as the server's zod schema does; violations answer
+  400 ``{"message": "Invalid request data", "error": [issues]}`` (zod v4 wording).
+  ``parseIoAsJson=true`` is such a 400 with the server's refine message.
+* ``fields``: comma-separated groups; absent/empty → ``core,basic``; unknown names are
+  dropped; only-unknown names → ``core`` alone. Fields of groups not requested are
+  *absent*, not null. ``latency``/``timeToFirstToken`` (seconds) and ``modelId``,
+  ``inputPrice``, ``outputPrice``, ``totalPrice`` are always present; the latter four
+  are null unless ``model`` is requested, prices being decimal strings from ``models``.
+* The provided model name is emitted as ``model`` only. The runtime and SDK 5.0.4
+  (``ObservationV2.model``) use ``model``; the older OpenAPI text says
+  ``providedModelName``. Emitting both would duplicate the value in every row for a
+  name no current client reads, so lfnb's client accepts either name instead.
+* ``metadata`` values (strings) are cut to 200 characters unless ``expandMetadata`` is
+  non-empty. ``trace_context`` turns ``''`` into null.
+* Order ``start_time DESC, xxHash32(trace_id) DESC, id DESC`` with start_time taken at
+  millisecond precision, the precision of the cursor, so that pages never skip rows
+  that differ only below the millisecond. ``limit + 1`` rows are read; when more exist
+  ``meta.cursor`` is standard base64 of ``{"lastStartTimeTo", "lastTraceId", "lastId"}``,
+  otherwise ``meta`` is ``{}``.
+* Advanced ``filter`` conditions replace a simple query parameter only when both
+  target the same store column; every other simple parameter still applies.
+
+Each row's JSON is built inside DuckDB (``json_object``) and the page body is joined
+from those strings (``Reply.raw_json``): no per-row Python objects on the hot path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import xxhash
+
+from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
+from lfnb.local.routing import ApiRequest, Reply, invalid_request, zod_error
+
+__all__ = ["get_observations_v2", "FIELD_GROUPS", "DEFAULT_GROUPS", "parse_fields",
+           "encode_cursor", "decode_cursor", "PARSE_IO_MESSAGE"]
+
+PARSE_IO_MESSAGE = (
+    "parseIoAsJson=true is no longer supported on the v2 observations endpoint. Input/output fields "
+    "are always returned as raw strings. Remove the parseIoAsJson parameter or set it to false."
+)
+OBSERVATION_TYPES = ("GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER",
+                     "EVALUATOR", "EMBEDDING", "GUARDRAIL")
+LEVELS = ("DEBUG", "DEFAULT", "WARNING", "ERROR")
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+
+
+def _ts(col: str) -> str:
+    return f"strftime(o.{col}, '%Y-%m-%dT%H:%M:%S.%gZ')"
+
+
+_KEY = "('$.\"' || replace(replace(k, '\\', '\\\\'), '\"', '\\\"') || '\"')"
+_METADATA_CUT = (
+    "CASE WHEN o.metadata IS NULL THEN NULL ELSE to_json(map_from_entries(list_transform("
+    "json_keys(o.metadata), lambda k: struct_pack(k := k, v := CASE WHEN json_type(o.metadata, "
+    f"{_KEY}) = 'VARCHAR' THEN to_json(left(json_extract_string(o.metadata, {_KEY}), 200)) "
+    f"ELSE json_extract(o.metadata, {_KEY}) END)))) END"
+)
+_LATENCY = "((epoch_ms(o.end_time) - epoch_ms(o.start_time)) / 1000.0)"
+_TTFT = "((epoch_ms(o.completion_start_time) - epoch_ms(o.start_time)) / 1000.0)"
+
+#: group → ((JSON key, SQL expression over ``o``), ...), in response key order.
+FIELD_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "core": (("id", "o.id"), ("traceId", "o.trace_id"), ("startTime", _ts("start_time")),
+             ("endTime", _ts("end_time")), ("projectId", "o.project_id"),
+             ("parentObservationId", "o.parent_observation_id"), ("type", "o.type")),
+    "basic": (("name", "o.name"), ("level", "o.level"), ("statusMessage", "o.status_message"),
+              ("version", "o.version"), ("environment", "o.environment"), ("bookmarked", "o.bookmarked"),
+              ("public", "o.public"), ("userId", "o.user_id"), ("sessionId", "o.session_id"),
+              ("isRootObservation", "(o.parent_observation_id IS NULL)")),
+    "time": (("completionStartTime", _ts("completion_start_time")), ("createdAt", _ts("created_at")),
+             ("updatedAt", _ts("updated_at"))),
+    "io": (("input", "o.input"), ("output", "o.output")),
+    "metadata": (("metadata", _METADATA_CUT),),
+    "model": (("model", "o.model"), ("internalModelId", "o.internal_model_id"),
+              ("modelParameters", "o.model_parameters")),
+    "usage": (("usageDetails", "o.usage_details"), ("costDetails", "o.cost_details"),
+              ("totalCost", "o.total_cost"), ("usagePricingTierName", "o.usage_pricing_tier_name"),
+              ("usagePricingTierId", "CAST(NULL AS VARCHAR)"), ("inputUsage", "o.input_usage"),
+              ("outputUsage", "o.output_usage"), ("totalUsage", "o.total_usage"),
+              ("inputCost", "o.input_cost"), ("outputCost", "o.output_cost")),
+    "prompt": (("promptId", "o.prompt_id"), ("promptName", "o.prompt_name"),
+               ("promptVersion", "o.prompt_version")),
+    # latency/timeToFirstToken are always present (below), so the group adds nothing more
+    "metrics": (),
+    "trace_context": (("tags", "o.tags"), ("release", "nullif(o.release, '')"),
+                      ("traceName", "nullif(o.trace_name, '')")),
+}
+DEFAULT_GROUPS = ("core", "basic")
+_ALWAYS = (("latency", _LATENCY), ("timeToFirstToken", _TTFT))
+_PRICES_NULL = (("modelId", "NULL"), ("inputPrice", "NULL"), ("outputPrice", "NULL"), ("totalPrice", "NULL"))
+_PRICES = (("modelId", "o.internal_model_id"), ("inputPrice", "mp.input_price"),
+           ("outputPrice", "mp.output_price"), ("totalPrice", "mp.total_price"))
+_SORT_TIME = "date_trunc('millisecond', o.start_time)"
+_MS = timedelta(milliseconds=1)
+_WINDOW_MIN_ROWS = 20_000
+_WINDOW_MARGIN = 4
+
+# simple query parameter → (store expression it targets, SQL with one ``?``)
+_SIMPLE_EQ = {
+    "name": "o.name", "userId": "o.user_id", "sessionId": "o.session_id", "level": "o.level",
+    "traceId": "o.trace_id", "version": "o.version", "parentObservationId": "o.parent_observation_id",
+    "type": "o.type",
+}
+
+
+def parse_fields(raw: str | None) -> tuple[str, ...]:
+    """Requested groups in canonical order (``core`` always first)."""
+    if raw is None or raw.strip() == "":
+        return DEFAULT_GROUPS
+    asked = {part.strip() for part in raw.split(",")}
+    return tuple(g for g in FIELD_GROUPS if g == "core" or g in asked)
+
+
+def encode_cursor(start_time_iso: str, trace_id: str | None, obs_id: str) -> str:
+    payload = {"lastStartTimeTo": start_time_iso, "lastTraceId": trace_id or "", "lastId": obs_id}
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str, str]:
+    """(last start time as naive UTC, last trace id, last id) or a 400 ``Invalid cursor format``."""
+    try:
+        data = json.loads(base64.b64decode(cursor.strip(), validate=False).decode("utf-8"))
+        last = datetime.fromisoformat(data["lastStartTimeTo"].replace("Z", "+00:00"))
+        trace_id, obs_id = data["lastTraceId"], data["lastId"]
+        if not isinstance(trace_id, str) or not isinstance(obs_id, str):
+            raise TypeError("ids must be strings")
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError):
+        raise invalid_request("Invalid cursor format. Use the cursor returned in meta.cursor "
+                              "of the previous response.") from None
+    if last.tzinfo is not None:
+        last = last.astimezone(timezone.utc).replace(tzinfo=None)
+    return last, trace_id, obs_id
+
+
+def _issue(path: str, code: str, message: str, **extra: Any) -> dict:
+    return {"code": code, **extra, "path": [path], "message": message}
+
+
+def _parse_params(req: ApiRequest) -> tuple[dict, list[dict]]:
+    """Query parameters → options, or zod-style issues."""
+    issues: list[dict] = []
+    opts: dict[str, Any] = {}
+    raw_limit = req.get("limit")
+    if raw_limit is None:
+        opts["limit"] = DEFAULT_LIMIT
+    else:
+        try:
+            # z.coerce.number(): Number("") is 0, Number("abc") is NaN
+            limit = float(raw_limit) if raw_limit.strip() else 0.0
+        except ValueError:
+            limit = math.nan
+        if math.isnan(limit):
+            issues.append(_issue("limit", "invalid_type", "Invalid input: expected number, received NaN",
+                                 expected="number"))
+        elif limit < 0:
+            issues.append(_issue("limit", "too_small", "Too small: expected number to be >=0",
+                                 origin="number", minimum=0, inclusive=True))
+        elif limit > MAX_LIMIT:
+            issues.append(_issue("limit", "too_big", "Too big: expected number to be <=1000",
+                                 origin="number", maximum=MAX_LIMIT, inclusive=True))
+        else:
+            opts["limit"] = int(limit)
+    for name, choices in (("type", OBSERVATION_TYPES), ("level", LEVELS)):
+        value = req.get(name)
+        if value is not None and value not in choices:
+            issues.append(_issue(name, "invalid_value", "Invalid option: expected one of "
+                                 + "|".join(f'"{c}"' for c in choices), values=list(choices)))
+    for name in ("parseIoAsJson", "isRootObservation"):
+        value = req.get(name)
+        if value is not None and value not in ("true", "false"):
+            issues.append(_issue(name, "invalid_value", 'Invalid option: expected one of "true"|"false"',
+                                 values=["true", "false"]))
+    if req.get("parseIoAsJson") == "true":
+        issues.append(_issue("parseIoAsJson", "custom", PARSE_IO_MESSAGE))
+    for name in ("fromStartTime", "toStartTime"):
+        value = req.get(name)
+        if value is None:
+            continue
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise ValueError("no offset")
+            opts[name] = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        except ValueError:
+            issues.append(_issue(name, "invalid_format", "Invalid ISO datetime", format="datetime"))
+    return opts, issues
+
+
+def _price_str(value: float | None) -> str | None:
+    if value is None:
+        return None
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
+    """Handle ``GET /api/public/v2/observations`` (see the module docstring)."""
+    opts, issues = _parse_params(req)
+    if issues:
+        raise zod_error(issues)
+    advanced = parse_filter_param(req.get("filter"), "observations_v2")
+    groups = parse_fields(req.get("fields"))
+    expand = bool((req.get("expandMetadata") or "").strip())
+    limit = opts["limit"]
+    cursor = req.get("cursor")
+    last = decode_cursor(cursor) if cursor else None
+    if limit == 0:
+        return Reply(200, None, raw_json=b'{"data":[],"meta":{}}')
+
+    where, params = where_sql(advanced, "observations_v2")
+    clauses, cparams = [where], list(params)
+    overridden = {column_expr("observations_v2", c["column"]) for c in advanced}
+    for name, expr in _SIMPLE_EQ.items():
+        value = req.get(name)
+        if value is not None and expr not in overridden:
+            clauses.append(f"{expr} = ?")
+            cparams.append(value)
+    root = req.get("isRootObservation")
+    if root is not None:
+        clauses.append("o.parent_observation_id IS " + ("NULL" if root == "true" else "NOT NULL"))
+    envs = [v for raw in req.get_all("environment") for v in raw.split(",")]
+    if envs and "o.environment" not in overridden:
+        clauses.append("list_contains(?::VARCHAR[], o.environment)")
+        cparams.append(envs)
+    if "o.start_time" not in overridden:
+        if "fromStartTime" in opts:
+            clauses.append("o.start_time >= ?::TIMESTAMP")
+            cparams.append(opts["fromStartTime"])
+        if "toStartTime" in opts:
+            clauses.append("o.start_time < ?::TIMESTAMP")
+            cparams.append(opts["toStartTime"])
+    upper = opts.get("toStartTime") if "o.start_time" not in overridden else None
+    if last is not None:
+        last_time, last_trace, last_id = last
+        last_hash = xxhash.xxh32_intdigest(last_trace.encode(), seed=0)
+        # the plain bound lets DuckDB prune the scan; the tuple comparison is the cursor rule
+        clauses.append("o.start_time < ?::TIMESTAMP")
+        cparams.append(last_time + _MS)
+        clauses.append(f"({_SORT_TIME} < ?::TIMESTAMP OR ({_SORT_TIME} = ?::TIMESTAMP AND "
+                       "(o.trace_id_hash < ? OR (o.trace_id_hash = ? AND o.id < ?))))")
+        cparams.extend([last_time, last_time, last_hash, last_hash, last_id])
+        upper = last_time + _MS if upper is None else min(upper, last_time + _MS)
+
+    fields = [kv for g in groups for kv in FIELD_GROUPS[g]]
+    if expand:
+        fields = [(k, "o.metadata" if k == "metadata" else e) for k, e in fields]
+    fields += _ALWAYS + (_PRICES if "model" in groups else _PRICES_NULL)
+    row_json = "json_object(" + ", ".join(f"'{k}', {e}" for k, e in fields) + ")"
+    join, jparams = _price_join(store) if "model" in groups else ("", [])
+
+    cur = store.cursor()
+    try:
+        rows = None
+        lower = _window_start(cur, limit, upper)
+        if lower is not None:
+            rows = _page(cur, row_json, join, clauses + ["o.start_time >= ?::TIMESTAMP"],
+                         cparams + [lower], jparams, limit)
+            if len(rows) <= limit:
+                rows = None  # the window held too few rows: read without it
+        if rows is None:
+            rows = _page(cur, row_json, join, clauses, cparams, jparams, limit)
+    finally:
+        cur.close()
+    meta = b"{}"
+    if len(rows) > limit:
+        rows = rows[:limit]
+        _, st, trace_id, obs_id = rows[-1]
+        meta = b'{"cursor":' + json.dumps(encode_cursor(st, trace_id, obs_id)).encode() + b"}"
+    body = b'{"data":[' + ",".join(r[0] for r in rows).encode() + b'],"meta":' + meta + b"}"
+    return Reply(200, None, raw_json=body)
+
+
+def _window_start(cur: Any, limit: int, upper: datetime | None) -> datetime | None:
+    """A millisecond-aligned start time below which the page's rows probably do not reach.
+
+    Ranking every row of the table costs most of a page's time; ranking only a recent
+    window is exact whenever the window yields ``limit + 1`` rows (all rows outside it
+    sort after all rows inside). The window is sized from the table's average density
+    with a generous margin; None when the whole table is small anyway.
+    """
+    n, lo, hi = cur.execute("SELECT count(*), epoch_ms(min(start_time)), epoch_ms(max(start_time)) "
+                            "FROM observations").fetchone()
+    if n < _WINDOW_MIN_ROWS or hi is None or hi <= lo:
+        return None
+    top = hi + 1 if upper is None else min(hi + 1, math.ceil(upper.replace(tzinfo=timezone.utc).timestamp() * 1000))
+    span = math.ceil((limit + 1) * _WINDOW_MARGIN * (hi - lo + 1) / n)
+    start = top - span
+    if start <= lo:
+        return None
+    return datetime.fromtimestamp(start / 1000, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _page(cur: Any, row_json: str, join: str, clauses: list[str], params: list[Any],
+          jparams: list[Any], limit: int) -> list[tuple]:
+    """Up to ``limit + 1`` rows: (row JSON, cursor start time, trace id, id), in page order."""
+    # Rank on the narrow sort keys first, then build JSON for the page's rows only.
+    sql = (
+        f"WITH page AS (SELECT o.rowid AS rid, {_SORT_TIME} AS st, o.trace_id_hash AS h, o.id AS oid "
+        f"FROM observations o WHERE {' AND '.join(clauses)} "
+        f"ORDER BY st DESC, h DESC, oid DESC LIMIT {limit + 1}) "
+        f"SELECT {row_json}, strftime(page.st, '%Y-%m-%dT%H:%M:%S.%gZ'), o.trace_id, o.id "
+        f"FROM page JOIN observations o ON o.rowid = page.rid {join} "
+        "ORDER BY page.st DESC, page.h DESC, page.oid DESC"
+    )
+    return cur.execute(sql, params + jparams).fetchall()
+
+
+def _price_join(store: Any) -> tuple[str, list[Any]]:
+    """A LEFT JOIN of the model prices as decimal strings (a handful of rows, bound as lists)."""
+    models = store.fetch("SELECT id, input_price, output_price, total_price FROM models")
+    cols = [[m["id"] for m in models]] + [[_price_str(m[k]) for m in models]
+                                          for k in ("input_price", "output_price", "total_price")]
+    join = ("LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::VARCHAR[]) AS input_price, "
+            "unnest(?::VARCHAR[]) AS output_price, unnest(?::VARCHAR[]) AS total_price) mp "
+            "ON mp.id = o.internal_model_id")
+    return join, cols
