@@ -46,6 +46,8 @@ class LocalServer:
         ``LANGFUSE_BASE_URL``, ``LANGFUSE_HOST``, ``LANGFUSE_PUBLIC_KEY``, ``LANGFUSE_SECRET_KEY``.
     counts : dict
         Rows per table generated at start (empty when an existing store was served).
+    app : starlette.applications.Starlette
+        The app being served (``app.state.lfnb`` is its :class:`~lfnb.local.app.LocalApi`).
     """
 
     base_url: str
@@ -54,6 +56,7 @@ class LocalServer:
     store: Store
     generation: str
     counts: dict = field(default_factory=dict)
+    app: Any = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -175,7 +178,7 @@ def serve(*, port: int = 0, host: str = "127.0.0.1", seed: int = 0, traces: int 
     base_url = f"http://{host}:{bound_port}"
     try:
         wait_until_ready(base_url, timeout=STARTUP_TIMEOUT, thread=thread)
-        yield LocalServer(base_url, public_key, secret_key, st, generation, counts)
+        yield LocalServer(base_url, public_key, secret_key, st, generation, counts, app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

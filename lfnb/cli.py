@@ -1,0 +1,48 @@
+"""The ``lfnb`` command.
+
+Subcommands register themselves in :data:`SUBCOMMANDS` as ``name -> (help, add_arguments, run)``
+so a new one (``lfnb report``) is one entry plus its module; ``lfnb local …`` is lfnb.local's CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+
+def _local_arguments(parser: argparse.ArgumentParser) -> None:
+    from lfnb.local.__main__ import add_arguments
+
+    add_arguments(parser)
+
+
+def _local_run(args: argparse.Namespace) -> int:
+    from lfnb.local.__main__ import run
+
+    return run(args)
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "local": ("run or wait for lfnb.local, the embedded Langfuse-compatible server", _local_arguments, _local_run),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lfnb", description="lfnb: Langfuse data for notebooks")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+    for name, (help_text, add_arguments, run) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lfnb`` console script."""
+    args = build_parser().parse_args(argv)
+    return args._run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
