@@ -1,0 +1,158 @@
+"""``lfnb.connect()`` and :class:`Client`: every Langfuse list endpoint as a typed DataFrame.
+
+>>> import lfnb
+>>> lf = lfnb.connect()                                   # LANGFUSE_* environment variables
+>>> obs = lf.read_observations(from_time="2026-10-25", to_time="2026-11-01", workers=4)
+
+The client works against both API generations: on v4 servers (Langfuse Cloud)
+observations, traces and sessions come from ``GET /api/public/v2/observations``
+and scores from ``GET /api/public/v3/scores``; on v3 servers (older self-hosted)
+from the v1 endpoints. :attr:`Client.generation` is detected once (a 404 on the
+v2 observations endpoint means v3). The columns are the same either way; each
+``read_*`` docstring says which values differ.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pandas as pd
+
+from . import api_reads
+from .client import Transport
+from .errors import ConfigError, NotFoundError
+from .operations import build_request, operations_frame
+from .ratelimiter import make_rate_limiter
+
+__all__ = ["connect", "Client"]
+
+DEFAULT_BASE_URL = "https://cloud.langfuse.com"
+
+
+def connect(base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None, *,
+            timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None,
+            pool_size: int = 16) -> "Client":
+    """A :class:`Client` for one Langfuse project.
+
+    Parameters
+    ----------
+    base_url : str, optional
+        Default ``$LANGFUSE_BASE_URL``, then ``$LANGFUSE_HOST``, then Langfuse Cloud (EU).
+    public_key, secret_key : str, optional
+        Default ``$LANGFUSE_PUBLIC_KEY`` / ``$LANGFUSE_SECRET_KEY``.
+    timeout : float
+        Read timeout per request, seconds.
+    max_retries : int
+        Retries on 429/5xx/524/connection errors (exponential backoff with jitter,
+        ``Retry-After`` honoured).
+    rate_limit : None, "hobby", "core", "pro", dict or RateLimiter
+        Client-side limiter shared by all worker threads (None = off; self-hosted
+        servers are not rate limited).
+    pool_size : int
+        HTTP connections kept open (at least the largest ``workers`` you use).
+
+    Raises
+    ------
+    ConfigError
+        Keys or base URL missing or malformed.
+    """
+    return Client(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
+                  rate_limit=rate_limit, pool_size=pool_size)
+
+
+class Client(api_reads.ReadsMixin):
+    """A connection to one Langfuse project (see :func:`connect` for the parameters)."""
+
+    def __init__(self, base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None,
+                 *, timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None, pool_size: int = 16):
+        base_url = base_url or os.environ.get("LANGFUSE_BASE_URL") or os.environ.get("LANGFUSE_HOST") \
+            or DEFAULT_BASE_URL
+        public_key = public_key or os.environ.get("LANGFUSE_PUBLIC_KEY")
+        secret_key = secret_key or os.environ.get("LANGFUSE_SECRET_KEY")
+        if not public_key or not secret_key:
+            raise ConfigError("No Langfuse keys: pass public_key= and secret_key= or set LANGFUSE_PUBLIC_KEY "
+                              "and LANGFUSE_SECRET_KEY")
+        self._transport = Transport(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
+                                    pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit))
+        self._generation: str | None = None
+        self._generation_lock = threading.Lock()
+        self._metrics_cache: Any = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP transport (retry counters: ``transport.retries``, ``transport.requests``)."""
+        return self._transport
+
+    def __repr__(self) -> str:
+        gen = self._generation or "not yet detected"
+        limiter = self._transport.rate_limiter
+        return (f"<lfnb.Client {self._transport.base_url} public_key={self._transport.public_key!r} "
+                f"generation={gen} rate_limit={getattr(limiter, 'name', None)!r}>")
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> str:
+        """``"v4"`` or ``"v3"``: probed once with ``GET /api/public/v2/observations?limit=1`` (404 → v3)."""
+        if self._generation is None:
+            with self._generation_lock:
+                if self._generation is None:
+                    try:
+                        self._transport.request("GET", "/api/public/v2/observations",
+                                                params={"limit": 1, "fields": "core"})
+                        self._generation = "v4"
+                    except NotFoundError:
+                        self._generation = "v3"
+        return self._generation
+
+    def _get(self, path: str, params: dict | list | None = None) -> Any:
+        return self._transport.request("GET", path, params=params)
+
+    # ------------------------------------------------------------------ catalogue
+    def call(self, name: str, **params: Any) -> Any:
+        """Call any catalogue operation by name and return the parsed JSON.
+
+        Path and query parameters are keyword arguments named as in the API
+        (``traceId``, ``page``); a JSON request body goes in ``body=``. List
+        values become repeated query parameters.
+
+        Raises
+        ------
+        ConfigError
+            Unknown operation, unknown parameter (the message lists the valid
+            ones) or a missing required parameter — before any request.
+        """
+        op, path, query, body = build_request(name, params)
+        return self._transport.request(op.method, path, params=query or None, json_body=body)
+
+    def operations(self) -> pd.DataFrame:
+        """The catalogue: operation, method, path, path_params, query_params, paging, generation, resource."""
+        return operations_frame()
+
+    # ------------------------------------------------------------------ writes
+    def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
+        """Post one score per row (``POST /api/public/scores``); see :func:`lfnb.writes.create_scores`."""
+        from .writes import create_scores
+
+        return create_scores(self._transport, df, workers=workers)
+
+    def create_dataset_items(self, dataset_name: str, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
+        """Post one dataset item per row; see :func:`lfnb.writes.create_dataset_items`."""
+        from .writes import create_dataset_items
+
+        return create_dataset_items(self._transport, dataset_name, df, workers=workers)
+

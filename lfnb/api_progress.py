@@ -1,0 +1,72 @@
+"""A thread-safe progress bar for reads: rows, pages and retries (tqdm.auto).
+
+``progress=None`` shows the bar only in interactive sessions (a Jupyter kernel
+or a terminal on stderr); ``True`` forces it, ``False`` turns it off. Without
+tqdm installed the bar is silently off.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+__all__ = ["Progress", "is_interactive"]
+
+
+def is_interactive() -> bool:
+    """True in a Jupyter kernel or when stderr is a terminal."""
+    shell = sys.modules.get("IPython")
+    if shell is not None:
+        get = getattr(shell, "get_ipython", None)
+        ip = get() if get is not None else None
+        if ip is not None and "IPKernelApp" in getattr(ip, "config", {}):
+            return True
+    stream = sys.stderr
+    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+
+class Progress:
+    """Counts rows/pages of one read and shows them (plus the transport's retries)."""
+
+    def __init__(self, enabled: bool | None, desc: str, transport: Any = None, total: int | None = None):
+        self.rows = 0
+        self.pages = 0
+        self._transport = transport
+        self._retries0 = getattr(transport, "retries", 0)
+        self._lock = threading.Lock()
+        self._bar = None
+        if enabled is None:
+            enabled = is_interactive()
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(total=total, desc=desc, unit=" rows", leave=True)
+
+    @property
+    def retries(self) -> int:
+        return getattr(self._transport, "retries", 0) - self._retries0
+
+    def page(self, rows: int) -> None:
+        with self._lock:
+            self.rows += rows
+            self.pages += 1
+            if self._bar is not None:
+                self._bar.update(rows)
+                self._bar.set_postfix(pages=self.pages, retries=self.retries, refresh=False)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._bar is not None:
+                self._bar.set_postfix(pages=self.pages, retries=self.retries, refresh=True)
+                self._bar.close()
+                self._bar = None
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""Frame builders: exact columns and dtypes from records, empty results, dynamic keys."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lfnb.frames import DTYPES, FrameBuilder, build_frame, columns_for, combine, dtype_table, empty_frame
+from lfnb.frames_specs import OBSERVATION_GROUPS, SPECS, observation_columns
+
+DEFAULT_OBS_COLUMNS = [
+    "id", "traceId", "startTime", "endTime", "projectId", "parentObservationId", "type",
+    "name", "level", "statusMessage", "version", "environment", "bookmarked", "public", "userId", "sessionId",
+    "isRootObservation",
+    "usageDetails.input", "usageDetails.output", "usageDetails.total",
+    "costDetails.input", "costDetails.output", "costDetails.total", "totalCost", "usagePricingTierName",
+    "latency", "timeToFirstToken",
+]
+
+
+def obs(i, **extra):
+    rec = {"id": f"o{i}", "traceId": "t1", "startTime": "2026-10-31T10:00:00.123Z", "endTime": None,
+           "projectId": "p", "parentObservationId": None, "type": "GENERATION", "name": "chat", "level": "DEFAULT",
+           "statusMessage": None, "version": None, "environment": "default", "bookmarked": False, "public": False,
+           "userId": "u1", "sessionId": None, "isRootObservation": True,
+           "usageDetails": {"input": 10, "output": 5, "total": 15}, "costDetails": {"input": 0.5, "total": 0.75},
+           "totalCost": 0.75, "latency": 1.25, "timeToFirstToken": None, "metadata": {"a": {"b": 1}}}
+    rec.update(extra)
+    return rec
+
+
+def test_observation_default_columns_and_dtypes():
+    df = build_frame("observations", [obs(1), obs(2)])
+    assert list(df.columns) == DEFAULT_OBS_COLUMNS
+    dtypes = {c: str(t) for c, t in df.dtypes.items()}
+    assert dtypes["id"] == "str"
+    assert dtypes["startTime"] == "datetime64[us, UTC]"
+    assert dtypes["endTime"] == "datetime64[us, UTC]"
+    assert dtypes["bookmarked"] == "boolean"
+    assert dtypes["usageDetails.input"] == "Int64"
+    assert dtypes["costDetails.total"] == "Float64"
+    assert dtypes["latency"] == "Float64"
+    assert df.loc[0, "startTime"] == pd.Timestamp("2026-10-31T10:00:00.123Z")
+    assert df["usageDetails.total"].tolist() == [15, 15]
+    assert df["costDetails.output"].isna().all()
+    assert df["endTime"].isna().all()
+
+
+def test_metadata_stays_a_dict_and_io_is_text():
+    df = build_frame("observations", [obs(1, input='{"q": 1}')], fields=("core", "metadata", "io"))
+    assert df.loc[0, "metadata"] == {"a": {"b": 1}}
+    assert df["metadata"].dtype == object
+    assert df.loc[0, "input"] == '{"q": 1}'
+    assert str(df["input"].dtype) == "str"
+
+
+def test_price_strings_and_numeric_strings_are_parsed():
+    recs = [obs(1, modelId="m", inputPrice="0.0001", outputPrice="2e-6", totalPrice=None,
+                usageDetails={"input": "7"}), obs(2, inputPrice=None, inputPrice2=1)]
+    df = build_frame("observations", recs, fields=("core", "model", "usage"))
+    assert str(df["inputPrice"].dtype) == "Float64"
+    assert df["inputPrice"].tolist()[0] == pytest.approx(0.0001)
+    assert df["outputPrice"].tolist()[0] == pytest.approx(2e-6)
+    assert df.loc[0, "usageDetails.input"] == 7 and str(df["usageDetails.input"].dtype) == "Int64"
+
+
+def test_model_alias_provided_model_name():
+    b = FrameBuilder(observation_columns(("core", "model")), aliases={"model": "providedModelName"})
+    b.add([obs(1, providedModelName="gpt-4o")])
+    assert b.frame().loc[0, "model"] == "gpt-4o"
+
+
+def test_dynamic_usage_keys_become_columns_and_are_back_filled():
+    b = FrameBuilder(columns_for("observations", ("core", "usage")))
+    b.add([obs(1)])
+    b.add([obs(2, usageDetails={"input": 1, "cache_read": 4})])
+    df = b.frame()
+    assert "usageDetails.cache_read" in df.columns
+    assert str(df["usageDetails.cache_read"].dtype) == "Int64"
+    assert df["usageDetails.cache_read"].isna().tolist() == [True, False]
+    assert df["usageDetails.cache_read"].iloc[1] == 4
+
+
+@pytest.mark.parametrize("resource", ["observations", *SPECS])
+def test_empty_frame_has_every_column_with_its_dtype(resource):
+    df = empty_frame(resource)
+    cols = columns_for(resource)
+    assert list(df.columns) == [c for c, _ in cols]
+    assert len(df) == 0
+    for col, code in cols:
+        assert df[col].dtype == pd.Series(dtype=DTYPES[code]).dtype, col
+
+
+def test_every_spec_row_is_valid():
+    for resource, cols in {**SPECS, **OBSERVATION_GROUPS}.items():
+        names = [c for c, _ in cols]
+        assert len(names) == len(set(names)), resource
+        assert all(code in DTYPES for _, code in cols), resource
+
+
+def test_score_frame_values():
+    recs = [{"id": "s1", "name": "acc", "value": 1, "dataType": "NUMERIC", "source": "API",
+             "timestamp": "2026-10-30T00:00:00Z", "environment": "default", "traceId": "t",
+             "metadata": None, "createdAt": "2026-10-30T00:00:00.000Z", "updatedAt": "2026-10-30T00:00:00.000Z"},
+            {"id": "s2", "name": "ok", "value": None, "stringValue": "yes", "dataType": "CATEGORICAL"}]
+    df = build_frame("scores", recs)
+    assert list(df.columns) == [c for c, _ in SPECS["scores"]]
+    assert df["value"].tolist()[0] == 1.0 and pd.isna(df["value"].tolist()[1])
+    assert df["stringValue"].tolist()[1] == "yes"
+    assert str(df["timestamp"].dtype) == "datetime64[us, UTC]"
+
+
+def test_booleans_from_strings():
+    df = build_frame("score_configs", [{"id": "c", "isArchived": "true"}, {"id": "d", "isArchived": "false"}])
+    assert df["isArchived"].tolist() == [True, False]
+
+
+def test_tags_lists_kept_as_lists():
+    df = build_frame("traces", [{"id": "t", "tags": ["a", "b"]}, {"id": "u", "tags": []}])
+    assert df["tags"].tolist() == [["a", "b"], []]
+
+
+def test_combine_keeps_order_and_union_of_columns():
+    a = FrameBuilder(columns_for("observations", ("core", "usage")))
+    a.add([obs(1), obs(2)])
+    b = FrameBuilder(columns_for("observations", ("core", "usage")))
+    b.add([obs(3, usageDetails={"reasoning": 9})])
+    df = combine([a, b])
+    assert df["id"].tolist() == ["o1", "o2", "o3"]
+    assert df["usageDetails.reasoning"].isna().tolist() == [True, True, False]
+
+
+def test_pages_mode_and_dtype_table():
+    df = build_frame("comments", [[{"id": "1"}], [{"id": "2"}]], pages=True)
+    assert df["id"].tolist() == ["1", "2"]
+    table = dtype_table()
+    assert list(table.columns) == ["resource", "column", "dtype"]
+    row = table[(table.resource == "observations") & (table.column == "usageDetails.input")]
+    assert row["dtype"].tolist() == ["Int64"]
+
+
+def test_unknown_field_group_lists_valid_ones():
+    with pytest.raises(ValueError, match="unknown field group\\(s\\) cost; valid: core, basic"):
+        observation_columns(("core", "cost"))
