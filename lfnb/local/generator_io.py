@@ -1,0 +1,185 @@
+"""Id makers, Arrow helpers and the precomputed string pools of the generator.
+
+Rows never format their own strings: they carry an index into a pool built here
+once (a few thousand JSON texts), and ``pyarrow.compute.take`` turns indexes into
+string columns at C speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lfnb.local import generator_catalog as cat
+
+# --------------------------------------------------------------------------- ids
+
+
+def hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
+    """``n`` random lowercase hex ids of ``2 * nbytes`` characters (numpy bytes array)."""
+    return np.frombuffer(rng.bytes(n * nbytes).hex().encode("ascii"), dtype=f"S{2 * nbytes}")
+
+
+def uuid_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` random UUID-shaped ids (8-4-4-4-12 hex, version nibble 4) as a numpy bytes array."""
+    raw = np.frombuffer(hex_ids(rng, n, 16).tobytes(), dtype=np.uint8).reshape(n, 32)
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    out[:, 0:8], out[:, 9:13], out[:, 14:18] = raw[:, 0:8], raw[:, 8:12], raw[:, 12:16]
+    out[:, 19:23], out[:, 24:36] = raw[:, 16:20], raw[:, 20:32]
+    out[:, 14] = ord("4")
+    return out.reshape(-1).view("S36")
+
+
+def to_str(ids: np.ndarray) -> list[str]:
+    """Small id arrays as Python strings (for the little tables built row by row)."""
+    return [b.decode("ascii") for b in ids.tolist()]
+
+
+def arrow_str(ids: np.ndarray) -> pa.Array:
+    """A numpy bytes id array as an Arrow string array (no per-row Python)."""
+    return pc.cast(pa.array(ids, type=pa.binary()), pa.string())
+
+
+def take(pool: list | pa.Array, idx: np.ndarray, null_below: int = 0) -> pa.Array:
+    """``pool[idx]`` as Arrow; indexes below ``null_below`` (e.g. -1) become null."""
+    arr = pool if isinstance(pool, pa.Array) else pa.array(pool)
+    mask = idx < null_below
+    return pc.take(arr, pa.array(np.where(mask, 0, idx), mask=mask))
+
+
+def ts_array(us: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """Microseconds since the epoch as naive Arrow timestamps (UTC by convention)."""
+    return pa.array(us.astype(np.int64), type=pa.timestamp("us"), mask=mask)
+
+
+# --------------------------------------------------------------------------- text pools
+D = cat.dumps
+
+
+def _gen_texts(tpl: str, node: cat.Node, q: int) -> tuple[str, str]:
+    question, answer = cat.QUESTIONS[q], cat.ANSWERS[q]
+    system = cat.PROMPTS[node.prompt][2] if node.prompt else "Rewrite the user's question as a search query."
+    user = question
+    if node.name == "answer-generation":
+        user = f"Context:\n[1] {answer}\n[2] Related article about {question.lower()}\n\nQuestion: {question}"
+    elif node.name in ("summarize-chunk", "combine-summaries"):
+        user = f"Support ticket transcript #{1000 + q}: customer asks '{question}' and the agent explains."
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    content = answer
+    if node.name == "classify":
+        content = ["how-to", "billing", "bug", "sales", "other"][q % 5]
+    elif node.name in ("extract", "repair-json"):
+        content = D({"entities": [{"type": "product", "text": cat.QUESTIONS[q].split(" in ")[-1][:-1]},
+                                  {"type": "amount", "text": f"${(q + 3) * 17}.00"}]})
+    elif node.name == "rewrite-query":
+        content = question.lower().rstrip("?")
+    elif node.name in ("summarize-chunk", "combine-summaries"):
+        content = f"- Customer wants to {question[9:-1].lower()}\n- Agent explained the steps\n- Resolved"
+    elif node.name in ("plan", "reason"):
+        content = f"I should look this up before answering: {question}"
+    return D({"messages": msgs}), D({"role": "assistant", "content": content})
+
+
+def io_texts(tpl: str, node: cat.Node, slot: int, q: int) -> tuple[str, str]:
+    """The (input, output) JSON texts of one template slot for question ``q``."""
+    question, answer = cat.QUESTIONS[q], cat.ANSWERS[q]
+    if slot == 0:
+        return D({"query": question}), D({"answer": answer})
+    k = node.kind
+    if k == "gen":
+        return _gen_texts(tpl, node, q)
+    if k == "retr":
+        docs = [{"id": f"doc-{(q * 7 + i) % 97}", "score": round(0.92 - 0.07 * i, 2),
+                 "title": f"Help center: {question[9:-1]}"} for i in range(3)]
+        return D({"query": question, "top_k": 3}), D({"documents": docs})
+    if k == "embed":
+        return D(question), D({"dimensions": 1536})
+    if k == "tool":
+        return D({"arguments": {"query": question}}), D({"status": "ok", "result": answer[:80]})
+    if k == "guard":
+        return D(question), D({"passed": True, "categories": []})
+    if k == "eval":
+        return D({"question": question, "answer": answer}), D({"verdict": "pass", "score": 0.9})
+    if k == "event":
+        return D({"query": question}), "null"
+    return D({"query": question}), D({"status": "ok"})
+
+
+def io_pools() -> tuple[list[str], list[str], np.ndarray]:
+    """Input and output pools with one entry per (template, slot, question) and the offsets table."""
+    nq = len(cat.QUESTIONS)
+    width = max(len(t.nodes) for t in cat.TEMPLATES)
+    offsets = np.zeros((len(cat.TEMPLATES), width), dtype=np.int64)
+    ins: list[str] = []
+    outs: list[str] = []
+    for k, t in enumerate(cat.TEMPLATES):
+        for j, nd in enumerate(t.nodes):
+            offsets[k, j] = len(ins)
+            for q in range(nq):
+                i, o = io_texts(t.name, nd, j, q)
+                ins.append(i)
+                outs.append(o)
+    return ins, outs, offsets
+
+
+def name_pool() -> tuple[list[str], np.ndarray]:
+    """Observation names: one per slot, or one per tool for TOOL slots (indexed by tool code)."""
+    width = max(len(t.nodes) for t in cat.TEMPLATES)
+    base = np.zeros((len(cat.TEMPLATES), width), dtype=np.int64)
+    names: list[str] = []
+    for k, t in enumerate(cat.TEMPLATES):
+        for j, nd in enumerate(t.nodes):
+            base[k, j] = len(names)
+            names.extend(nd.tools if nd.kind == "tool" else [nd.name])
+    return names, base
+
+
+REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-1"]
+GEN_META_VARIANTS = 8  # the last variant carries a value longer than 200 characters
+
+
+def gen_metadata_pool() -> list[str]:
+    """Generation metadata per (model, variant)."""
+    out = []
+    for m in cat.MODELS:
+        for v in range(GEN_META_VARIANTS):
+            meta = {"provider": m[1], "region": REGIONS[v % 4], "stream": "true" if v % 2 else "false",
+                    "cache_hit": "true" if v == 3 else "false"}
+            if v == GEN_META_VARIANTS - 1:
+                meta["gateway_note"] = cat.LONG_NOTE
+            out.append(D(meta))
+    return out
+
+
+def span_metadata_pool() -> list[str]:
+    """Metadata of non-generation observations per (kind, worker)."""
+    from lfnb.local.generator_traces import KINDS
+
+    return [D({"component": k, "worker": f"worker-{w}"}) for k in KINDS for w in range(4)]
+
+
+CLIENTS = ["web", "ios", "android", "api"]
+PLANS = ["free", "pro", "enterprise"]
+
+
+def trace_metadata_pool() -> list[str]:
+    """Trace metadata per (client, plan, bucket, long?)."""
+    out = []
+    for c in CLIENTS:
+        for p in PLANS:
+            for b in "AB":
+                for long in (False, True):
+                    meta = {"client": c, "plan": p, "ab_bucket": b}
+                    if long:
+                        meta["support_note"] = cat.LONG_NOTE
+                    out.append(D(meta))
+    return out
+
+
+TEMPERATURES = [0.0, 0.2, 0.7, 1.0]
+MAX_TOKENS = [256, 512, 1024, 2048]
+
+
+def model_parameters_pool() -> list[str]:
+    return [D({"temperature": t, "max_tokens": mt}) for t in TEMPERATURES for mt in MAX_TOKENS]
