@@ -17,15 +17,18 @@ module                      resources
 ``resources_scores``        v2 scores (page) and v3 scores (cursor)
 ``resources_writes``        score create/delete, score configs, comments
 ``resources_datasets``      datasets, dataset items, runs, run items
-``resources_catalog``       prompts, models, annotation queues, projects, health
+``resources_catalog``       prompts, models
+``resources_queues``        annotation queues and their items
+(this module)               projects, health
 ==========================  ===================================================
 """
 
 from __future__ import annotations
 
+from lfnb.local import resources_catalog, resources_datasets, resources_queues, resources_writes
 from lfnb.local import resources_scores as _scores
 from lfnb.local import resources_traces as _traces
-from lfnb.local.resources_common import iso, project
+from lfnb.local.resources_common import iso, parse_json, project
 from lfnb.local.routing import ApiRequest, Handler, Reply
 
 __all__ = ["ROUTES", "health", "projects_get", "route_table"]
@@ -48,8 +51,6 @@ def _version() -> str:
 def projects_get(store, req: ApiRequest) -> dict:
     """``GET /api/public/projects``: the store's one project (``Projects``)."""
     row = project(store)
-    from lfnb.local.resources_common import parse_json
-
     meta = parse_json(row.get("metadata"))
     org = row.get("organization_id") or "lfnb"
     return {"data": [{
@@ -77,14 +78,7 @@ def _routes() -> list[tuple[str, str, str, Handler]]:
         ("GET", "/api/public/v2/scores/{scoreId}", "score_v2_get_by_id", _scores.score_v2_get_by_id),
         ("GET", "/api/public/v3/scores", "scores_v3_get_many", _scores.scores_v3_get_many),
     ]
-    for name in ("resources_writes", "resources_datasets", "resources_catalog"):
-        try:
-            module = __import__(f"lfnb.local.{name}", fromlist=["ROUTES"])
-        except ModuleNotFoundError as exc:
-            # modules land one by one; a missing one only means fewer routes (→ 501)
-            if exc.name != f"lfnb.local.{name}":
-                raise
-            continue
+    for module in (resources_writes, resources_datasets, resources_catalog, resources_queues):
         routes.extend(module.ROUTES)
     return routes
 

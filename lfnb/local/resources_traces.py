@@ -110,7 +110,7 @@ def trace_list(store, req: ApiRequest) -> dict:
     if issues:
         raise zod_error(issues)
     where = Where()
-    overridden = apply_filter(req, "traces", where)
+    overridden = apply_filter(req, "traces", where, alias="t")
     simple = {
         "userId": ("user_id", req.get("userId")), "name": ("name", req.get("name")),
         "sessionId": ("session_id", req.get("sessionId")),
@@ -128,7 +128,7 @@ def trace_list(store, req: ApiRequest) -> dict:
         where.add("list_has_all(tags, ?)", tags)
     if "environment" not in overridden:
         where.any_of("environment", req.get_all("environment"))
-    rows, total = paged(store, "*", "traces", where, order, page, limit)
+    rows, total = paged(store, "t.*", "traces t", where, order, page, limit)
     groups = field_groups(req.get("fields"))
     return {"data": _decorate_traces(store, rows, groups), "meta": page_meta(page, limit, total)}
 
