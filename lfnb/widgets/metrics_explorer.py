@@ -1,0 +1,260 @@
+"""``MetricsExplorer``: build a Metrics API query with controls, see it validated, run it, chart it.
+
+Thin view over :mod:`lfnb.widgets.metrics_state`. Nothing is fetched until
+Run is pressed (or a filter column asks for its value suggestions); the
+request goes through an injected ``run(query_dict, version) -> DataFrame``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable
+
+import ipywidgets as w
+import pandas as pd
+
+from lfnb import charts
+from lfnb.metrics import schemas as metrics_schemas
+from lfnb.widgets import metrics_state as ms
+from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
+from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
+from lfnb.widgets.filter_builder import FilterBuilder
+from lfnb.widgets.filter_state import metrics_target
+
+__all__ = ["MetricsExplorer"]
+
+
+def _client_runner(lf: Any) -> Callable[[dict, str], pd.DataFrame]:
+    def run(query: dict, version: str) -> pd.DataFrame:
+        if version == "v2":
+            return lf.read_metrics(query)
+        return lf.read_metrics(query, version=version)
+    return run
+
+
+class MetricsExplorer(w.VBox):
+    """Explore the Metrics API: view, measures × aggregations, dimensions, time, filters, order → Run.
+
+    Parameters
+    ----------
+    lf : lfnb.Client, optional
+        Used only when Run is pressed (``lf.read_metrics``) and for value
+        suggestions; not touched by the constructor.
+    run : callable, optional
+        ``run(query_dict, version) -> DataFrame``, instead of ``lf``.
+    choices : ChoiceCache, optional
+        Value suggestions for filter rows (default: from ``lf`` via one small
+        metrics query per column, cached).
+    query : dict, optional
+        A saved query to start from (see :meth:`load`).
+    now : callable, optional
+        Clock for the relative time ranges (tests pin it).
+
+    Attributes
+    ----------
+    state : MetricsState
+    query : dict
+        The query the controls describe (what Run sends).
+    code : str
+        Python building and running the same query.
+    result : DataFrame or None
+        The last result; ``chart`` the chart drawn from it; ``error`` the last error text.
+    """
+
+    def __init__(self, lf: Any = None, *, run: Callable[[dict, str], pd.DataFrame] | None = None,
+                 choices: ChoiceCache | None = None, query: dict | None = None, version: str = "v2",
+                 now: Callable[[], datetime] | None = None):
+        self._run = run or (_client_runner(lf) if lf is not None else None)
+        self._now = now or ms.utc_now
+        if choices is None:
+            choices = ChoiceCache(metrics_fetcher(lambda q: self._run(q, "v2"), now=self._now)
+                                  if self._run else None)
+        self.result: pd.DataFrame | None = None
+        self.chart: Any = None
+        self.error: str | None = None
+        self._syncing = False
+        self._state = ms.MetricsState(version=version)
+
+        self.version_w = w.ToggleButtons(options=[("v2 metrics", "v2"), ("v1 metrics", "v1")], value=version)
+        self.view_w = w.Dropdown(description="view")
+        self.measures_w = w.SelectMultiple(description="measures", rows=6)
+        self.aggregations_w = w.SelectMultiple(description="aggregations", rows=6)
+        self.dimensions_w = w.SelectMultiple(description="dimensions", rows=6)
+        self.granularity_w = w.Dropdown(description="time series",
+                                        options=[("none", None)] + [(g, g) for g in ms.GRANULARITIES])
+        self.time_w = TimeRange(on_change=self._changed)
+        self.filters_w = FilterBuilder(metrics_target("observations", version), choices=choices,
+                                       on_change=lambda _: self._changed())
+        self.limit_w = w.BoundedIntText(description="row limit", min=0, max=1000, value=0,
+                                        tooltip="0 = server default (v2: 100)")
+        self.order_w = w.Dropdown(description="order by")
+        self.direction_w = w.ToggleButtons(options=["desc", "asc"], value="desc", style={"button_width": "50px"})
+        self.json_w = w.HTML()
+        self.code_w = w.Textarea(layout=w.Layout(width="100%", height="190px"), disabled=True)
+        self.status_w = w.HTML()
+        self.run_w = w.Button(description="Run", button_style="primary", icon="play")
+        self.run_w.on_click(lambda _: self.run())
+        self.table_w = w.HTML()
+        self.chart_w = w.Output()
+        for ctl in (self.version_w, self.view_w, self.measures_w, self.aggregations_w, self.dimensions_w,
+                    self.granularity_w, self.limit_w, self.order_w, self.direction_w):
+            ctl.observe(lambda _: self._changed(), names="value")
+
+        preview = w.Tab(children=[self.json_w, self.code_w])
+        preview.set_title(0, "query (JSON)")
+        preview.set_title(1, "Python")
+        super().__init__([
+            w.HBox([self.version_w, self.view_w]),
+            w.HBox([self.measures_w, self.aggregations_w, self.dimensions_w]),
+            w.HBox([self.granularity_w, self.limit_w]),
+            self.time_w,
+            w.HTML("<b>filters</b>"), self.filters_w,
+            w.HBox([self.order_w, self.direction_w]),
+            preview,
+            w.HBox([self.run_w, self.status_w]),
+            self.chart_w, self.table_w,
+        ])
+        if query is not None:
+            self.load(query, version=version)
+        else:
+            self.state = self._state
+
+    # -- state <-> controls ----------------------------------------------------------------
+    @property
+    def state(self) -> ms.MetricsState:
+        return self._state
+
+    @state.setter
+    def state(self, state: ms.MetricsState) -> None:
+        self._state = state
+        self._to_controls()
+        self._preview()
+
+    @property
+    def query(self) -> dict:
+        return ms.to_query(self._state, self._now())
+
+    @property
+    def code(self) -> str:
+        return ms.query_code(self._state, self._now())
+
+    @property
+    def issues(self) -> list[dict]:
+        return ms.issues(self._state, self._now())
+
+    def load(self, query: dict, *, version: str = "v2") -> None:
+        """Show a saved query (its time range becomes ``custom``)."""
+        self.state = ms.from_query(query, version=version)
+
+    def _to_controls(self) -> None:
+        s = self._state
+        self._syncing = True
+        try:
+            self.version_w.value = s.version
+            self.view_w.options = list(metrics_schemas.views(s.version))
+            self.view_w.value = s.view
+            measures = list(dict.fromkeys(m for m, _ in s.metrics))
+            aggs = list(dict.fromkeys(a for _, a in s.metrics))
+            self.measures_w.options = ms.measure_choices(s.version, s.view)
+            self.measures_w.value = tuple(m for m in measures if m in self.measures_w.options)
+            self.aggregations_w.options = metrics_schemas.aggregations()
+            self.aggregations_w.value = tuple(aggs)
+            self.dimensions_w.options = ms.dimension_choices(s.version, s.view)
+            self.dimensions_w.value = tuple(d for d in s.dimensions if d in self.dimensions_w.options)
+            self.granularity_w.value = s.granularity
+            self.time_w.set(s.time_range, s.from_time, s.to_time)
+            target = metrics_target(s.view, s.version)
+            if self.filters_w.target != target or self.filters_w.filters != list(s.filters):
+                self.filters_w.state = ms.filter_state(s)  # its on_change is ignored while syncing
+            self.limit_w.value = s.row_limit or 0
+            self.order_w.options = [("(default)", None)] + [(f, f) for f in ms.order_choices(s)]
+            first = s.order_by[0] if s.order_by else (None, "desc")
+            self.order_w.value = first[0] if first[0] in ms.order_choices(s) else None
+            self.direction_w.value = first[1]
+        finally:
+            self._syncing = False
+
+    def _from_controls(self) -> ms.MetricsState:
+        s = self._state
+        version, view = self.version_w.value, self.view_w.value
+        if version != s.version and view not in metrics_schemas.views(version):
+            view = "observations"
+        if (version, view) != (s.version, s.view):
+            return ms.with_view(s, view, version)
+        measures, aggs = list(self.measures_w.value), list(self.aggregations_w.value)
+        current = {(m, a) for m, a in s.metrics}
+        pairs = ms.metric_pairs(version, view, measures, aggs)
+        if set(pairs) != current:  # the user changed a selection: measures × aggregations
+            s = ms.with_measures(s, measures, aggs)
+        time_range, start, end = self.time_w.get()
+        order = () if self.order_w.value is None else ((self.order_w.value, self.direction_w.value),) \
+            + tuple(s.order_by[1:])
+        s = replace(s, dimensions=tuple(self.dimensions_w.value), granularity=self.granularity_w.value,
+                    time_range=time_range, from_time=start, to_time=end,
+                    filters=tuple(self.filters_w.filters), row_limit=self.limit_w.value or None, order_by=order)
+        allowed = set(ms.order_choices(s))
+        return replace(s, order_by=tuple(o for o in s.order_by if o[0] in allowed))
+
+    def _changed(self) -> None:
+        if self._syncing:
+            return
+        try:
+            self.state = self._from_controls()
+        except Exception as exc:  # noqa: BLE001 - widget callback: show, never lose
+            self.status_w.value = error_html(f"{type(exc).__name__}: {exc}")
+
+    def _preview(self) -> None:
+        try:
+            query, problems = self.query, self.issues
+        except (ValueError, TypeError) as exc:
+            self.json_w.value = error_html(str(exc))
+            return
+        text = html.escape(json.dumps(query, indent=2))
+        if problems:
+            items = "".join(f"<li><code>{html.escape(p['path'])}</code>: {html.escape(p['message'])}</li>"
+                            for p in problems)
+            status = f"<div style='color:#b00020'>{len(problems)} problem(s) for {self._state.version}:<ul>{items}</ul></div>"
+        else:
+            status = ok_html(f"valid for the {self._state.version} Metrics API")
+        self.json_w.value = f"{status}<pre>{text}</pre>"
+        self.code_w.value = self.code
+
+    # -- run -------------------------------------------------------------------------------
+    def run(self) -> pd.DataFrame | None:
+        """Validate, send (through ``run``), then show the table and the automatic chart."""
+        self.error = None
+        problems = self.issues
+        if problems:
+            return self._fail("The query is not valid:\n" + "\n".join(f"{p['path']}: {p['message']}"
+                                                                      for p in problems))
+        if self._run is None:
+            return self._fail("No client: create the explorer with MetricsExplorer(lf) or run=...")
+        query = self.query
+        self.status_w.value = ok_html("running…")
+        try:
+            df = self._run(query, self._state.version)
+        except Exception as exc:  # noqa: BLE001 - widget callback: the error is shown in the widget
+            return self._fail(f"{type(exc).__name__}: {exc}")
+        if "query" not in df.attrs:
+            df.attrs["query"] = query
+        self.result = df
+        self.table_w.value = table_html(df)
+        try:
+            self.chart = charts.chart(df)
+            show_chart(self.chart_w, self.chart)
+        except Exception as exc:  # noqa: BLE001 - a chart failure must not hide the table
+            self.chart = None
+            self.chart_w.outputs = ()
+            self.error = f"chart: {type(exc).__name__}: {exc}"
+            self.status_w.value = error_html(self.error)
+            return df
+        self.status_w.value = ok_html(f"{len(df):,} rows")
+        return df
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self.status_w.value = error_html(message)
+        return None
