@@ -262,9 +262,10 @@ def _head(df: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
     import warnings
 
     from .errors import LfnbTruncationWarning
+    from .pagination import caller_stacklevel
 
     warnings.warn(f"max_rows={max_rows} reached: the result holds the first {max_rows} rows, more exist",
-                  LfnbTruncationWarning, stacklevel=3)
+                  LfnbTruncationWarning, stacklevel=caller_stacklevel())
     return df.iloc[:max_rows].reset_index(drop=True)
 
 

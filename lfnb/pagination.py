@@ -211,4 +211,14 @@ def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, work
 
 def _warn_truncated(max_rows: int) -> None:
     warnings.warn(f"max_rows={max_rows} reached: the result holds the first {max_rows} rows, more exist",
-                  LfnbTruncationWarning, stacklevel=4)
+                  LfnbTruncationWarning, stacklevel=caller_stacklevel())
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` pointing at the first frame outside lfnb (the user's line)."""
+    import inspect
+
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "lfnb":
+        frame, level = frame.f_back, level + 1
+    return max(level - 1, 1)
