@@ -136,7 +136,7 @@ def prompts_create(store, req: ApiRequest) -> dict:
                               [body["name"]]).fetchone()
         version = (current[0] or 0) + 1
         tags = body["tags"] if body.get("tags") is not None else (current[1] or [])
-        cur.execute("UPDATE prompts SET labels = list_filter(labels, l -> NOT list_contains(?, l)), "
+        cur.execute("UPDATE prompts SET labels = list_filter(labels, lambda l: NOT list_contains(?, l)), "
                     "updated_at = ? WHERE name = ? AND len(list_intersect(labels, ?)) > 0",
                     [labels, now, body["name"], labels])
         # tags are shared by every version of a prompt

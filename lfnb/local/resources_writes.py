@@ -27,10 +27,9 @@ import uuid
 from datetime import datetime, timezone
 
 from lfnb.local.resources_common import (
-    ApiProblem, ApiRequest, Where, check_fields, enum_param, issue, not_found, page_meta,
-    page_params, paged, project, require_body, zod_error,
+    ApiRequest, Where, check_fields, iso, issue, not_found, page_meta, page_params, paged,
+    parse_json, project, require_body, zod_error,
 )
-from lfnb.local.resources_common import iso, parse_json
 from lfnb.local.resources_scores import SCORE_DATA_TYPES
 from lfnb.local.routing import Reply
 
@@ -135,8 +134,9 @@ def _check_config(cur, config_id, name, dtype, number, text, issues):
     if dtype == "NUMERIC":
         low, high = cfg["min_value"], cfg["max_value"]
         if (low is not None and number < low) or (high is not None and number > high):
-            issues.append(issue("custom", ["value"], f"value {number} is outside the config's range "
-                                f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"))
+            lo = f"{low:g}" if low is not None else "-inf"
+            hi = f"{high:g}" if high is not None else "inf"
+            issues.append(issue("custom", ["value"], f"value {number:g} is outside the config's range [{lo}, {hi}]"))
     elif dtype == "CATEGORICAL":
         cats = parse_json(cfg["categories"]) or []
         by_label = {c["label"]: c["value"] for c in cats if isinstance(c, dict)}
