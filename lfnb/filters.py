@@ -261,6 +261,8 @@ def _column_issues(conds: list[dict], target: str) -> list[dict]:
         if io and not any(c["operator"] in ("=", "matches") for c in io):
             issues.append(_issue("$", IO_OPERATOR_MESSAGE, kind="column"))
     for i, c in enumerate(conds):
+        if c["type"] == "positionInTrace":
+            continue  # dropped before column mapping by the REST list endpoints
         col = find_column(target, c["column"])
         if col is None:
             issues.append(_issue(f"$[{i}].column", f"Column {c['column']} does not match a UI / CH table mapping.",

@@ -34,6 +34,8 @@ import base64
 import binascii
 import json
 import math
+import threading
+import weakref
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -261,19 +263,16 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     row_json = "json_object(" + ", ".join(f"'{k}', {e}" for k, e in fields) + ")"
     join, jparams = _price_join(store) if "model" in groups else ("", [])
 
-    cur = store.cursor()
-    try:
-        rows = None
-        lower = _window_start(cur, limit, upper)
-        if lower is not None:
-            rows = _page(cur, row_json, join, clauses + ["o.start_time >= ?::TIMESTAMP"],
-                         cparams + [lower], jparams, limit)
-            if len(rows) <= limit:
-                rows = None  # the window held too few rows: read without it
-        if rows is None:
-            rows = _page(cur, row_json, join, clauses, cparams, jparams, limit)
-    finally:
-        cur.close()
+    cur = _thread_cursor(store)
+    rows = None
+    lower = _window_start(cur, limit, upper)
+    if lower is not None:
+        rows = _page(cur, row_json, join, clauses + ["o.start_time >= ?::TIMESTAMP"],
+                     cparams + [lower], jparams, limit)
+        if len(rows) <= limit:
+            rows = None  # the window held too few rows: read without it
+    if rows is None:
+        rows = _page(cur, row_json, join, clauses, cparams, jparams, limit)
     meta = b"{}"
     if len(rows) > limit:
         rows = rows[:limit]
@@ -281,6 +280,25 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
         meta = b'{"cursor":' + json.dumps(encode_cursor(st, trace_id, obs_id)).encode() + b"}"
     body = b'{"data":[' + ",".join(r[0] for r in rows).encode() + b'],"meta":' + meta + b"}"
     return Reply(200, None, raw_json=body)
+
+
+_LOCAL = threading.local()
+
+
+def _thread_cursor(store: Any) -> Any:
+    """This thread's cursor on ``store``, kept between requests.
+
+    Opening a cursor (and setting its time zone) costs about as much as ranking a
+    page, and a DuckDB cursor outside an explicit transaction sees every committed
+    write, so each thread keeps one per store (weakly keyed: a dropped store drops it).
+    """
+    cursors = getattr(_LOCAL, "cursors", None)
+    if cursors is None:
+        cursors = _LOCAL.cursors = weakref.WeakKeyDictionary()
+    cur = cursors.get(store)
+    if cur is None:
+        cur = cursors[store] = store.cursor()
+    return cur
 
 
 def _window_start(cur: Any, limit: int, upper: datetime | None) -> datetime | None:
