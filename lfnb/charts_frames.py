@@ -135,16 +135,16 @@ def unit_for(column: str, attrs: Mapping[str, Any] | None = None) -> str:
     ``usageDetails.*`` in tokens).
     """
     units = (attrs or {}).get("units") or {}
-    if column in units and units[column]:
-        return str(units[column])
     parsed = parse_metric(column)
+    # lfnb.metrics says "integer" for count/uniq results: the name rules say *what* is counted
+    if column in units and units[column] and units[column] != "integer":
+        return str(units[column])
     if parsed is not None:
-        measure = parsed.measure
-        if parsed.aggregation in ("count",) and measure in ("count",):
+        if parsed.aggregation == "count" and parsed.measure == "count":
             return _count_unit(attrs)
-        if parsed.aggregation in ("uniq", "count") and not _is_numeric_measure(measure):
+        if parsed.aggregation in ("uniq", "count"):
             return "distinct" if parsed.aggregation == "uniq" else "count"
-        return _measure_unit(measure, metrics=True)
+        return _measure_unit(parsed.measure, metrics=True)
     return _measure_unit(column, metrics=False)
 
 
@@ -153,10 +153,6 @@ def _count_unit(attrs: Mapping[str, Any] | None) -> str:
     if view.startswith("scores"):
         return "scores"
     return {"observations": "observations", "traces": "traces"}.get(view, "count")
-
-
-def _is_numeric_measure(measure: str) -> bool:
-    return measure not in ("traceId", "uniqueUserIds", "uniqueSessionIds")
 
 
 def _measure_unit(name: str, *, metrics: bool) -> str:

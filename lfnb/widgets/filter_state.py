@@ -111,7 +111,12 @@ def _own_type_first(types: Sequence[str], own: str | None) -> list[str]:
 
 
 def filter_types_for(target: str, column: str) -> list[str]:
-    """Filter types a column accepts on a target (empty for an unknown column)."""
+    """Filter types a column accepts on a target (empty for an unknown column; aliases count)."""
+    if target in REST_TARGETS:
+        for c in lf_filters.column_choices(target):
+            if c["id"] == column or c["name"] == column:
+                return _own_type_first(c["filterTypes"], c["type"])
+        return []
     for c in columns_for(target):
         if c["id"] == column:
             return c["filterTypes"]
@@ -212,7 +217,8 @@ def row_issues(state: FilterState) -> list[list[str]]:
         cond = row_condition(row)
         if kind == "rest":
             _, issues = lf_filters.check_filters([cond], state.target)
-            out.append([_issue_text(i) for i in issues])
+            # "$" issues concern the whole list: general_issues() reports them once
+            out.append([_issue_text(i) for i in issues if i["path"] != "$"])
             continue
         norm, issues = lf_filters.check_condition(cond, "$")
         messages = [_issue_text(i) for i in issues]
@@ -229,13 +235,14 @@ def general_issues(state: FilterState) -> list[str]:
     kind, _ = parse_target(state.target)
     if kind != "rest":
         return []
-    _, issues = lf_filters.check_filters(conditions(state), state.target)
+    # only the rows valid on their own: the server checks list rules after the per-row ones
+    valid = [row_condition(r) for r, problems in zip(state.rows, row_issues(state)) if r.column and not problems]
+    _, issues = lf_filters.check_filters(valid, state.target)
     return [i["message"] for i in issues if i["path"] == "$"]
 
 
 def _issue_text(issue: dict) -> str:
-    field_ = issue["path"].rsplit(".", 1)[-1] if "." in issue["path"] else ""
-    return f"{field_}: {issue['message']}" if field_ and field_ not in issue["message"] else issue["message"]
+    return str(issue["message"])  # the messages already name the part at fault (value, operator, key)
 
 
 def set_row(state: FilterState, index: int, **changes: str) -> FilterState:

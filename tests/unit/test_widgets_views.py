@@ -1,0 +1,283 @@
+"""Drive each widget through its controls, as a user would, and check what it produces.
+
+No kernel and no browser: ipywidgets work headless, and charts are put into
+the ``Output`` widget with ``append_display_data`` so their display data can
+be inspected here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from lfnb.metrics import validate_query
+from lfnb.widgets import ChoiceCache, FilterBuilder, MetricsExplorer, ObservationsBrowser
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+class RecordingClient:
+    """Records every attribute access: a widget that talks to the client at build/display time is caught."""
+
+    def __init__(self, frames: dict | None = None):
+        self.calls: list[tuple] = []
+        self.frames = frames or {}
+
+    def read_metrics(self, query, version="v2"):
+        self.calls.append(("read_metrics", query, version))
+        return self.frames["metrics"](query)
+
+    def read_observations(self, **kwargs):
+        self.calls.append(("read_observations", kwargs))
+        return self.frames["observations"]
+
+
+def fake_metrics(query: dict) -> pd.DataFrame:
+    """A plausible result for the query's shape (time × dimension × metrics)."""
+    days = pd.date_range(query["fromTimestamp"][:10], periods=7, freq="D", tz="UTC")
+    dims = [d["field"] for d in query["dimensions"]]
+    rows = []
+    for i, day in enumerate(days):
+        for j, value in enumerate(["gpt-4o", "claude"] if dims else [None]):
+            row = {"time_dimension": day} if query.get("timeDimension") else {}
+            if dims:
+                row[dims[0]] = value
+            for m in query["metrics"]:
+                row[f"{m['aggregation']}_{m['measure']}"] = float(i + j + 1)
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["units"] = {f"{m['aggregation']}_{m['measure']}": "USD" for m in query["metrics"]}
+    return df
+
+
+def observations(n: int = 45) -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [f"obs-{i:02d}" for i in range(n)], "name": "chat", "type": "GENERATION",
+        "startTime": pd.date_range("2026-10-31", periods=n, freq="min", tz="UTC"),
+        "input": [f'{{"question": "q{i}"}}' for i in range(n)], "output": "answer",
+        "metadata": [{"i": i} for i in range(n)],
+    })
+
+
+def test_no_request_on_construction_or_display():
+    lf = RecordingClient()
+    widgets = [MetricsExplorer(lf, now=clock), ObservationsBrowser(lf, now=clock), FilterBuilder("traces")]
+    for widget in widgets:
+        bundle = widget._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert lf.calls == []
+
+
+# ------------------------------------------------------------------ FilterBuilder
+
+
+def test_filter_builder_controls_produce_filters_and_flags():
+    fb = FilterBuilder("observations_v2")
+    fb.add_button.click()
+    fb.add_button.click()
+    first, second = fb.row_views()
+    first.column.value = "name"
+    first.value.value = "chat, qa"
+    second.column.value = "latency"
+    second = fb.row_views()[1]  # a new column redraws the row (new type and operator choices)
+    second.operator.value = ">"
+    second.value.value = "slow"
+    assert fb.filters == [
+        {"type": "stringOptions", "column": "name", "operator": "any of", "value": ["chat", "qa"]},
+        {"type": "number", "column": "latency", "operator": ">", "value": "slow"},
+    ]
+    assert "value must be a number" in fb.row_views()[1].problem.value
+    assert fb.row_views()[0].problem.value == ""
+    assert not fb.is_valid
+    fb.row_views()[1].value.value = "2"
+    assert fb.is_valid and fb.filters[1]["value"] == 2
+    assert "Filter.number('latency', '>', 2)" in fb.code
+    fb.row_views()[0].remove.click()
+    assert [f["column"] for f in fb.filters] == ["latency"]
+
+
+def test_filter_builder_key_box_and_suggestions_fetched_once():
+    calls = []
+    cache = ChoiceCache(lambda column: calls.append(column) or ["gpt-4o", "claude"])
+    fb = FilterBuilder("observations_v2", choices=cache)
+    fb.add("name")
+    assert calls == []  # adding programmatically does not fetch
+    row = fb.row_views()[0]
+    row.column.value = "model"
+    assert calls == ["model"]
+    assert fb.row_views()[0].value.options == ("gpt-4o", "claude")
+    fb.row_views()[0].column.value = "metadata"
+    row = fb.row_views()[0]
+    assert row.key.layout.display == "" and row.type.value == "stringObject"
+    row.key.value = "region"
+    row.value.value = "eu"
+    fb.row_views()[0].column.value = "model"
+    assert calls == ["model", "metadata"]  # one call per column picked; "model" came from the cache
+    assert fb.filters == [{"type": "stringOptions", "column": "model", "operator": "any of", "value": ["eu"]}]
+
+
+def test_filter_builder_for_a_metrics_view_offers_its_dimensions():
+    fb = FilterBuilder("metrics:observations")
+    fb.add("tags")
+    options = [v for _, v in fb.row_views()[0].column.options]
+    assert "providedModelName" in options and "start_time" in options and "model" not in options
+    assert fb.row_views()[0].type.options == ("arrayOptions", "null")
+
+
+# ------------------------------------------------------------------ MetricsExplorer
+
+
+def test_metrics_explorer_controls_to_query_run_table_and_chart():
+    lf = RecordingClient({"metrics": fake_metrics})
+    me = MetricsExplorer(lf, now=clock)
+    me.measures_w.value = ("totalCost",)
+    me.aggregations_w.value = ("sum",)
+    me.dimensions_w.value = ("providedModelName",)
+    me.granularity_w.value = "day"
+    me.time_w.choice.value = "7d"
+    me.filters_w.add_button.click()
+    row = me.filters_w.row_views()[0]
+    row.column.value = "environment"
+    me.filters_w.row_views()[0].value.value = "production"
+    me.limit_w.value = 500
+    me.order_w.value = "sum_totalCost"
+    me.direction_w.value = "desc"
+    expected = {
+        "view": "observations",
+        "dimensions": [{"field": "providedModelName"}],
+        "metrics": [{"measure": "totalCost", "aggregation": "sum"}],
+        "filters": [{"type": "string", "column": "environment", "operator": "=", "value": "production"}],
+        "timeDimension": {"granularity": "day"},
+        "fromTimestamp": "2026-10-25T00:00:00Z", "toTimestamp": "2026-11-01T00:00:00Z",
+        "orderBy": [{"field": "sum_totalCost", "direction": "desc"}],
+        "config": {"row_limit": 500},
+    }
+    assert me.query == expected
+    assert validate_query(me.query) == expected
+    assert "valid for the v2 Metrics API" in me.json_w.value
+    assert ".by('providedModelName')" in me.code_w.value and ".limit(500)" in me.code_w.value
+    ns: dict = {}
+    exec(me.code.replace("df = lf.read_metrics(query)", ""), ns)
+    assert ns["query"].to_dict() == expected
+    # the only request so far: the value suggestions of the filter column the user picked
+    (suggest,) = lf.calls
+    assert suggest[1]["dimensions"] == [{"field": "environment"}] and suggest[1]["config"] == {"row_limit": 100}
+
+    me.run_w.click()
+    assert lf.calls[1:] == [("read_metrics", expected, "v2")]
+    assert isinstance(me.result, pd.DataFrame) and len(me.result) == 14
+    assert me.result.attrs["query"] == expected
+    assert "gpt-4o" in me.table_w.value and "14 rows × 3 columns" in me.table_w.value
+    assert isinstance(me.chart, alt.Chart) and me.chart.to_dict()["mark"]["type"] == "line"
+    (shown,) = me.chart_w.outputs
+    assert shown["output_type"] == "display_data" and "text/html" in shown["data"]
+    assert "14 rows" in me.status_w.value and me.error is None
+
+
+def test_metrics_explorer_round_trips_a_saved_query():
+    query = {
+        "view": "scores-numeric", "dimensions": [{"field": "name"}], "metrics": [{"measure": "value", "aggregation": "avg"}],
+        "filters": [{"type": "stringOptions", "column": "source", "operator": "any of", "value": ["API"]}],
+        "timeDimension": None, "fromTimestamp": "2026-10-01T00:00:00Z", "toTimestamp": "2026-10-08T00:00:00Z",
+        "orderBy": [{"field": "avg_value", "direction": "asc"}], "config": {"row_limit": 20},
+    }
+    me = MetricsExplorer(query=query, now=clock)
+    assert me.query == query
+    assert (me.view_w.value, me.measures_w.value, me.aggregations_w.value) == ("scores-numeric", ("value",), ("avg",))
+    assert me.time_w.choice.value == "custom" and me.time_w.start.value == "2026-10-01T00:00:00Z"
+    assert [r.column for r in me.filters_w.state.rows] == ["source"]
+    assert (me.order_w.value, me.direction_w.value) == ("avg_value", "asc")
+    # state → controls → state is stable
+    me.limit_w.value = 20
+    assert me.query == query
+
+
+def test_metrics_explorer_shows_errors_inside_the_widget():
+    def failing(query, version):
+        raise RuntimeError("server said no")
+
+    me = MetricsExplorer(run=failing, now=clock)
+    me.dimensions_w.value = ("traceId",)  # high cardinality with a time series: invalid in v2
+    assert "problem(s) for v2" in me.json_w.value
+    assert me.run() is None
+    assert "High cardinality dimension(s) &#x27;traceId&#x27;" in me.status_w.value
+    me.granularity_w.value = None
+    me.limit_w.value = 10
+    me.order_w.value = "count_count"
+    assert me.issues == []
+    me.run_w.click()
+    assert me.error == "RuntimeError: server said no" and "server said no" in me.status_w.value
+    assert me.result is None and me.chart_w.outputs == ()
+
+
+def test_metrics_explorer_view_and_version_switch():
+    me = MetricsExplorer(now=clock)
+    me.version_w.value = "v1"
+    me.view_w.value = "traces"
+    assert me.query["view"] == "traces" and me.state.version == "v1"
+    assert "df = lf.read_metrics(query, version='v1')" in me.code
+    assert me.filters_w.target == "metrics_v1:traces"
+    me.version_w.value = "v2"  # v2 has no traces view: back to observations
+    assert me.query["view"] == "observations"
+
+
+# ------------------------------------------------------------------ ObservationsBrowser
+
+
+def test_observations_browser_run_pages_and_detail():
+    lf = RecordingClient({"observations": observations(45)})
+    ob = ObservationsBrowser(lf, now=clock, page_size=20)
+    ob.time_w.choice.value = "7d"
+    ob.fields_w.value = ("core", "basic", "io", "metadata")
+    ob.max_rows_w.value = 100
+    ob.filters_w.add("level")
+    ob.filters_w.row_views()[0].value.value = "ERROR"
+    expected = {"from_time": "2026-10-25T00:00:00Z", "to_time": "2026-11-01T00:00:00Z",
+                "fields": ["core", "basic", "io", "metadata"], "max_rows": 100,
+                "filter": [{"type": "stringOptions", "column": "level", "operator": "any of", "value": ["ERROR"]}]}
+    assert ob.read_kwargs == expected
+    assert "filter=[\n        Filter.options('level', ['ERROR'], operator='any of')," in ob.code_w.value
+    ob.run_w.click()
+    assert lf.calls == [("read_observations", expected)]
+    assert isinstance(ob.result, pd.DataFrame) and len(ob.result) == 45
+    assert "page 1 of 3" in ob.page_w.value and ob.prev_w.disabled and not ob.next_w.disabled
+    assert ob.page["id"].tolist()[0] == "obs-00" and len(ob.page) == 20
+    assert "obs-19" in ob.table_w.value and "obs-20" not in ob.table_w.value
+    ob.next_w.click()
+    ob.next_w.click()
+    assert "page 3 of 3" in ob.page_w.value and ob.next_w.disabled and len(ob.page) == 5
+    ob.select_w.value = "obs-42"
+    assert ob.selected["id"] == "obs-42"
+    assert "&quot;question&quot;: &quot;q42&quot;" in ob.detail_w.value and "&quot;i&quot;: 42" in ob.detail_w.value
+
+
+def test_observations_browser_errors_and_invalid_filters():
+    def failing(**kwargs):
+        raise ConnectionError("refused")
+
+    ob = ObservationsBrowser(run=failing, now=clock)
+    ob.filters_w.add("latency")
+    ob.filters_w.row_views()[0].value.value = "abc"
+    ob.run_w.click()
+    assert ob.error == "Fix the flagged filters first."
+    ob.filters_w.row_views()[0].value.value = "3"
+    ob.run_w.click()
+    assert ob.error == "ConnectionError: refused" and "refused" in ob.status_w.value
+    assert ObservationsBrowser(now=clock).run() is None
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_explorer_chart_for_edge_results(rows):
+    frame = pd.DataFrame({"sum_totalCost": np.arange(rows, dtype=float)})
+    me = MetricsExplorer(run=lambda q, v: frame, now=clock)
+    me.granularity_w.value = None
+    me.run()
+    assert me.result is frame and me.chart is not None and len(me.chart_w.outputs) == 1
