@@ -92,8 +92,7 @@ def create_app(store, *, public_key: str, secret_key: str, generation: str = "v4
     if generation not in GENERATIONS:
         raise ValueError(f"unknown generation {generation!r}; valid: {', '.join(GENERATIONS)}")
     if isinstance(rate_limit, str):
-        plan, _, window = rate_limit.partition(":")
-        rate_limit = RateLimiter(plan, window=window or "fixed")
+        rate_limit = RateLimiter.from_spec(rate_limit)
     if isinstance(faults, str):
         faults = FaultPlan.parse(faults) if faults.strip() else None
     api = LocalApi(store, build_table(), public_key, secret_key, generation, rate_limit, faults,

@@ -141,6 +141,12 @@ class RateLimiter:
         self._fixed: dict[str, tuple[float, int]] = {}     # resource -> (window start, used)
         self._sliding: dict[str, deque[float]] = {}
 
+    @classmethod
+    def from_spec(cls, spec: str, *, clock: Callable[[], float] = time.time) -> "RateLimiter":
+        """``"hobby"``, ``"core"``, ``"pro"``, optionally followed by ``":sliding"`` or ``":fixed"``."""
+        plan, _, window = spec.strip().partition(":")
+        return cls(plan, window=window or "fixed", clock=clock)
+
     def __repr__(self) -> str:
         return f"RateLimiter(plan={self.plan!r}, window={self.window!r})"
 

@@ -22,7 +22,9 @@ from typing import Any, Iterator
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from lfnb.local.app import create_app
+from lfnb.local.app import GENERATIONS, create_app
+from lfnb.local.faults import FaultPlan
+from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.store import Store
 
 log = logging.getLogger("lfnb.local")
@@ -154,6 +156,13 @@ def serve(*, port: int = 0, host: str = "127.0.0.1", seed: int = 0, traces: int 
     ...     print(server.base_url)
     http://127.0.0.1:54321
     """
+    # Settings are checked before data is generated, so a typo fails in milliseconds.
+    if generation not in GENERATIONS:
+        raise ValueError(f"unknown generation {generation!r}; valid: {', '.join(GENERATIONS)}")
+    if isinstance(faults, str):
+        faults = FaultPlan.parse(faults) if faults.strip() else None
+    if isinstance(rate_limit, str):
+        rate_limit = RateLimiter.from_spec(rate_limit)
     own_store = store is None
     st, counts = prepare_store(db=db, store=store, seed=seed, traces=traces, days=days, anchor=anchor)
     app = create_app(st, public_key=public_key, secret_key=secret_key, generation=generation,

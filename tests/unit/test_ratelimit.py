@@ -149,3 +149,11 @@ def test_bad_plan_and_window_say_what_is_valid():
     with pytest.raises(ValueError, match=r"unknown rate-limit window 'leaky'; valid windows: fixed, sliding"):
         RateLimiter("pro", window="leaky")
     assert repr(RateLimiter("pro")) == "RateLimiter(plan='pro', window='fixed')"
+
+
+def test_from_spec():
+    limiter = RateLimiter.from_spec("core:sliding")
+    assert (limiter.plan, limiter.window) == ("core", "sliding")
+    assert RateLimiter.from_spec("pro").window == "fixed"
+    with pytest.raises(ValueError, match="valid plans: hobby, core, pro"):
+        RateLimiter.from_spec("enterprise")
