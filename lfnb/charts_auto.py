@@ -71,7 +71,7 @@ def chart(result: pd.DataFrame, *, metric: str | None = None, top: int = 8,
             f"(e.g. 'sum_totalCost'); got columns {list(result.columns)}"
         )
     chosen = _choose(r, metric)
-    subtitle = describe_query(attrs)
+    subtitle = describe_query(attrs, result)
     if result.empty:
         return ck.empty_chart(title or _default_title(chosen, r.dimensions, attrs))
     if chosen.aggregation == "histogram":
@@ -113,10 +113,16 @@ def _with_unit(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def describe_query(attrs: Mapping[str, Any]) -> str | None:
-    """Subtitle from ``attrs["query"]``: view, time range and granularity."""
+def describe_query(attrs: Mapping[str, Any], df: pd.DataFrame | None = None) -> str | None:
+    """Subtitle from ``attrs["query"]``: view, time range and granularity.
+
+    Without a query, the granularity is inferred from the ``time_dimension`` steps.
+    """
     q = attrs.get("query") if attrs else None
     if not isinstance(q, Mapping):
+        if df is not None and cf.TIME in df.columns and len(df):
+            gran = cf.infer_granularity(df[cf.TIME])
+            return f"per {gran}" if gran else None
         return None
     parts = []
     if q.get("view"):
@@ -165,8 +171,10 @@ def _time_series(df: pd.DataFrame, r: cf.Roles, metric: str | None, attrs: Mappi
             ignore_index=True,
         )
         label = ", ".join(cf.metric_label(m.column) for m in ms)
+        # metrics keep the query's order in the legend (p50, p90, p99), not the order of their totals
         panels.append(series_chart(long, ms[0], attrs, label, None, top, color_title="metric",
-                             color=len(ms) > 1, y_label=_unit_label(unit) if len(ms) > 1 else None))
+                                   color=len(ms) > 1, y_label=_unit_label(unit) if len(ms) > 1 else None,
+                                   order=[cf.metric_label(m.column) for m in ms]))
     if len(panels) == 1:
         return panels[0].properties(title=alt.Title(title or panels[0].title, subtitle=subtitle or ""))
     return alt.vconcat(*panels, title=alt.Title(title or "Metrics over time", subtitle=subtitle or ""))
@@ -178,7 +186,8 @@ def _unit_label(unit: str) -> str:
 
 def series_chart(long: pd.DataFrame, m: cf.MetricColumn, attrs: Mapping[str, Any], title: str,
            subtitle: str | None, top: int, *, color_title: str | None, color: bool,
-           y_label: str | None = None) -> alt.Chart:
+           y_label: str | None = None, order: list[str] | None = None) -> alt.Chart:
+    """Lines from a long ``time``/``series``/``value`` frame: top N, re-bucketing, unit scaling."""
     long = cf.top_n_other(long, "series", "value", n=top, combine=m.combine, by=["time"])
     long, coarser = cf.coarsen_time(long, "time", ["series"], {"value": m.combine})
     if coarser:
@@ -187,7 +196,8 @@ def series_chart(long: pd.DataFrame, m: cf.MetricColumn, attrs: Mapping[str, Any
     long = long.assign(value=long["value"] * factor).sort_values(["series", "time"], kind="stable")
     y_title = _with_unit(y_label or cf.metric_label(m.column), unit)
     return ck.line_chart(long, x="time", y="value", color="series" if color else None, title=title,
-                         subtitle=subtitle, y_title=y_title, y_format=fmt, color_title=color_title)
+                         subtitle=subtitle, y_title=y_title, y_format=fmt, color_title=color_title,
+                         order=order)
 
 
 def _bars(df: pd.DataFrame, r: cf.Roles, m: cf.MetricColumn, attrs: Mapping[str, Any],

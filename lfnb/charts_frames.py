@@ -43,6 +43,7 @@ __all__ = [
     "label_value",
     "top_n_other",
     "auto_granularity",
+    "infer_granularity",
     "bucket_times",
     "coarsen_time",
     "histogram_long",
@@ -304,6 +305,18 @@ def auto_granularity(start: pd.Timestamp, end: pd.Timestamp) -> str:
     if hours < 8760:
         return "week"
     return "month"
+
+
+def infer_granularity(times: pd.Series) -> str | None:
+    """The bucket size of an already bucketed time column (most common step), or None."""
+    t = pd.Series(pd.to_datetime(times, utc=True).dropna().unique()).sort_values()
+    if len(t) < 2:
+        return None
+    step = t.diff().dropna().mode().iloc[0] / pd.Timedelta(minutes=1)
+    for name, minutes in (("minute", 1), ("hour", 60), ("day", 1440), ("week", 10080)):
+        if step == minutes:
+            return name
+    return "month" if 28 * 1440 <= step <= 31 * 1440 else None
 
 
 def bucket_times(times: pd.Series, granularity: str) -> pd.Series:

@@ -42,8 +42,11 @@ def _title(title: str | None, subtitle: str | None = None) -> alt.Title | str:
 def line_chart(data: pd.DataFrame, *, x: str, y: str, color: str | None = None,
                title: str | None = None, subtitle: str | None = None,
                y_title: str = "", y_format: str = ",.4~g", color_title: str | None = None,
-               x_title: str = "time", points: bool | None = None) -> alt.Chart:
+               x_title: str = "time", points: bool | None = None,
+               order: list[str] | None = None) -> alt.Chart:
     """Time series: one line per value of ``color``, legend selects series.
+
+    The legend lists series by decreasing total unless ``order`` is given.
 
     Points are drawn when there are few buckets per line, so a single bucket
     is still visible (a line through one point draws nothing).
@@ -65,7 +68,10 @@ def line_chart(data: pd.DataFrame, *, x: str, y: str, color: str | None = None,
     if not color:
         return base.mark_line(point=bool(points)).encode(**encode)
     sel = alt.selection_point(fields=[color], bind="legend")
-    order = _order_by_total(data, color, y)
+    if order:
+        order = list(order) + [k for k in _order_by_total(data, color, y) if k not in order]
+    else:
+        order = _order_by_total(data, color, y)
     return (
         base.mark_line(point=bool(points))
         .encode(

@@ -179,7 +179,8 @@ def error_rate_over_time(df: pd.DataFrame, *, granularity: str = "auto",
         frame = pd.DataFrame({"time": pd.to_datetime(df[cf.TIME], utc=True),
                               "error": df["level"].isin(levels),
                               "n": pd.to_numeric(df[count], errors="coerce").astype("Float64").fillna(0)})
-        gran = str(((df.attrs.get("query") or {}).get("timeDimension") or {}).get("granularity", "bucket"))
+        gran = str(((df.attrs.get("query") or {}).get("timeDimension") or {}).get("granularity")
+                   or cf.infer_granularity(df[cf.TIME]) or "bucket")
     else:
         time = _need(df, "error_rate_over_time", ("startTime", "timestamp"))
         level = _need(df, "error_rate_over_time", ("level",))

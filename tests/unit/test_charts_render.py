@@ -173,3 +173,43 @@ def test_exports_do_not_change_the_enabled_theme():
     before = alt.theme.active
     lc.save_png(CHARTS["bars"]())
     assert alt.theme.active == before
+
+
+# ------------------------------------------------------------------ real metrics results (lfnb.local engine)
+
+ENGINE_QUERIES = {
+    # name: (query builder steps, expected Vega-Lite mark or composition)
+    "cost_by_model_per_day": (lambda q: q.measure("totalCost", "sum").by("providedModelName").every("day"), "line"),
+    "latency_percentiles": (lambda q: q.measure("latency", "p50").measure("latency", "p99").every("day"), "line"),
+    "count_by_name": (lambda q: q.measure("count", "count").by("name"), "bar"),
+    "cost_model_x_env": (lambda q: q.measure("totalCost", "sum").by("providedModelName", "environment"), "rect"),
+    "latency_histogram": (lambda q: q.measure("latency", "histogram"), "bar"),
+    "totals": (lambda q: q.measure("totalCost", "sum"), "layer"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_QUERIES))
+def test_charts_of_real_metrics_results(store_small, name):
+    from datetime import datetime, timezone
+
+    from lfnb.local import metrics_engine
+    from lfnb.metrics import MetricsQuery, metrics_frame
+
+    steps, kind = ENGINE_QUERIES[name]
+    query = steps(MetricsQuery("observations")).between(
+        datetime(2026, 10, 25, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc)).limit(1000).to_dict()
+    df = metrics_frame(metrics_engine.query(store_small, query, "v2"), query)
+    assert len(df) >= 1
+    chart = lc.chart(df)
+    spec = chart.to_dict()
+    assert (spec["mark"]["type"] if "mark" in spec else "layer") == kind
+    width, height, px = decode_png(lc.save_png(chart))
+    assert width >= 200 and height >= 100
+    assert (px != px[0, 0]).any(axis=2).mean() > 0.02
+    if name == "latency_percentiles":
+        # the engine reports milliseconds; the synthetic p99 is seconds long, so the axis is in s
+        assert spec["encoding"]["y"]["title"] == "latency (s)"
+        assert spec["encoding"]["color"]["sort"][:2] == ["p50 latency", "p99 latency"]
+    if name == "cost_by_model_per_day":
+        assert spec["encoding"]["y"]["title"] == "Sum of total cost (USD)"
+        assert spec["title"]["subtitle"] == "per day"
