@@ -78,7 +78,7 @@ class Client(api_reads.ReadsMixin):
                                     pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit))
         self._generation: str | None = None
         self._generation_lock = threading.Lock()
-        self._metrics_cache: Any = None
+        self._project: str | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -142,6 +142,43 @@ class Client(api_reads.ReadsMixin):
     def operations(self) -> pd.DataFrame:
         """The catalogue: operation, method, path, path_params, query_params, paging, generation, resource."""
         return operations_frame()
+
+    # ------------------------------------------------------------------ metrics
+    def read_metrics(self, query: Any, version: str | None = None, cache: Any = True) -> pd.DataFrame:
+        """Run a Metrics API query and return its typed frame (see :mod:`lfnb.metrics`).
+
+        Parameters
+        ----------
+        query : MetricsQuery, dict or JSON text
+            Validated with :func:`lfnb.validate_query` before any request.
+        version : {"v2", "v1"}, optional
+            Default: ``v2`` on v4 servers, ``v1`` on v3 servers.
+        cache : bool or MetricsCache
+            ``True`` uses the on-disk cache (Cloud allows few metric queries a day),
+            ``False`` sends the query every time.
+
+        Raises
+        ------
+        QueryValidationError
+            The query is invalid for ``version`` (nothing is sent).
+        """
+        from .metrics import MetricsCache, run_query
+
+        if version is None:
+            version = "v2" if self.generation == "v4" else "v1"
+        if version not in ("v1", "v2"):
+            raise ConfigError(f"version must be 'v1' or 'v2', got {version!r}")
+        store = MetricsCache() if cache is True else (cache or None)
+        key = (self.base_url, self._project_id() if store is not None else None)
+        return run_query(lambda path, params: self._get(path, params), query, version, store, key)
+
+    def _project_id(self) -> str | None:
+        """The keys' project id (one request, then remembered): part of the metrics cache key."""
+        if self._project is None:
+            body = self._get("/api/public/projects")
+            data = body.get("data") if isinstance(body, dict) else None
+            self._project = data[0].get("id") if data else ""
+        return self._project or None
 
     # ------------------------------------------------------------------ writes
     def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:

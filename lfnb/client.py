@@ -34,6 +34,11 @@ from .errors import (
 from .operations import rate_limit_resource
 from .ratelimiter import RateLimiter
 
+try:  # optional: about twice as fast as the standard library on large pages
+    from orjson import loads as _loads
+except ImportError:
+    _loads = json.loads
+
 __all__ = ["Transport", "RETRY_STATUSES"]
 
 log = logging.getLogger("lfnb.client")
@@ -159,7 +164,7 @@ class Transport:
                 if not content:
                     return None
                 try:
-                    return json.loads(content)
+                    return _loads(content)
                 except ValueError:
                     # A body cut short by a dropped connection: retry like a connection error.
                     if attempt < retries:
