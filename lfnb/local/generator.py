@@ -43,6 +43,7 @@ DEFAULT_SECRET_KEY = "sk-lf-local"
 
 US = gt.US
 LEVELS = ["DEFAULT", "DEBUG", "WARNING", "ERROR"]
+CHUNK = 250_000  # observations per Arrow insert: bounds the peak memory of the string columns
 
 
 def resolve_anchor(anchor: datetime | None = None) -> datetime:
@@ -94,9 +95,9 @@ def generate(store: Store, *, seed: int = 0, traces: int = 5000, days: int = 30,
     ctx = extras.Context(rng=rng, start_us=start_us, end_us=end_us, project_id=PROJECT_ID)
 
     with store.write() as cur:
-        cur.execute("INSERT INTO projects VALUES (?, ?, ?, ?, ?)",
-                    [PROJECT_ID, PROJECT_NAME, ORGANIZATION_ID, cat.dumps({"team": "ml-platform"}),
-                     gio.ts_array(np.array([start_us - 120 * 24 * gt.HOUR_US]))[0].as_py()])
+        gio.insert_rows(cur, "projects", [[PROJECT_ID, PROJECT_NAME, ORGANIZATION_ID,
+                                           cat.dumps({"team": "ml-platform"}),
+                                           ctx.ts(start_us - 120 * 24 * gt.HOUR_US)]])
         model_ids = extras.insert_models(cur, ctx)
         prompts = extras.insert_prompts(cur, ctx)
         tr = gt.make_traces(rng, traces, start_us, end_us, days)
@@ -157,7 +158,7 @@ def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
         "created_at": gio.ts_array(tr["ts"] + rng.integers(1 * US, 4 * US, size=n)),
         "updated_at": gio.ts_array(root_end + rng.integers(1 * US, 4 * US, size=n)),
     })
-    cur.register("gen_traces", table)
+    cur.register("gen_traces", table.take(np.argsort(ids, kind="stable")))  # sorted keys index faster
     cur.execute(f"INSERT INTO traces BY NAME SELECT *, '{PROJECT_ID}' AS project_id FROM gen_traces")
     cur.unregister("gen_traces")
     return ids
@@ -217,43 +218,67 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
     called_name = np.where(obs["called"] >= 0,
                            name_base[tpl, np.maximum(called_slot, 0)] + obs["called"], -1)
     end = obs["start"] + obs["dur"]
-    tv = _trace_version(tr)[trace]
-    table = pa.table({
-        "id": ids_arrow,
-        "trace_id": gio.take(gio.arrow_str(trace_ids), trace),
-        "trace_id_hash": pa.array(ctx.trace_hash(trace_ids)[trace], type=pa.uint32()),
-        "parent_observation_id": gio.take(ids_arrow, obs["parent"]),
-        "type": gio.take(types, type_idx[tpl, slot]),
-        "name": gio.take(names, name_base[tpl, slot] + obs["tool"]),
-        "start_time": gio.ts_array(obs["start"]),
-        "end_time": gio.ts_array(end, mask=is_event),
-        "completion_start_time": gio.ts_array(obs["start"] + obs["ttft"], mask=~is_gen),
-        "level": gio.take(LEVELS, level.astype(np.int64)),
-        "status_message": gio.take(cat.ERROR_MESSAGES + cat.WARNING_MESSAGES, status),
-        "version": gio.take(["v2", "v3"], np.where((slot == 0) | is_gen, tv, -1)),
-        "environment": gio.take(gt.ENVIRONMENTS, tr["env"][trace]),
-        "model": gio.take([m[0] for m in cat.MODELS], model),
-        "internal_model_id": gio.take(model_ids, model),
-        "model_parameters": gio.take(gio.model_parameters_pool(),
-                                     np.where(is_gen, rng.integers(0, 16, size=n), -1)),
-        "input": gio.take(ins, io_idx),
-        "output": gio.take(outs, np.where(is_event | (level == 3), -1, io_idx)),
-        "metadata": gio.take(meta_pool, meta_idx),
-        "input_usage": pa.array(obs["tin"], mask=~has_model),
-        "output_usage": pa.array(obs["tout"], mask=~has_model),
-        "input_cost": pa.array(obs["in_cost"], mask=~has_model),
-        "output_cost": pa.array(obs["out_cost"], mask=~has_model),
-        "total_cost": pa.array(np.round(obs["in_cost"] + obs["out_cost"], 12), mask=~has_model),
-        "prompt_id": gio.take(prompts["ids"], prompt_row),
-        "prompt_name": gio.take(cat.PROMPT_NAMES, np.where(has_prompt, pname, -1)),
-        "prompt_version": pa.array(pver.astype(np.int32), mask=~has_prompt),
-        "tool_names": gio.take(pa.array(tool_lists or [[]], type=pa.list_(pa.string())),
-                               tool_list[tpl, slot]),
-        "called_tool_names": gio.take(pa.array([[x] for x in names], type=pa.list_(pa.string())),
-                                      called_name),
-        "created_at": gio.ts_array(obs["start"] + rng.integers(1 * US, 5 * US, size=n)),
-        "updated_at": gio.ts_array(end + rng.integers(1 * US, 5 * US, size=n)),
-    })
+    # Every random draw happens before chunking, so the data does not depend on CHUNK.
+    params_idx = np.where(is_gen, rng.integers(0, 16, size=n), -1)
+    created = obs["start"] + rng.integers(1 * US, 5 * US, size=n)
+    updated = end + rng.integers(1 * US, 5 * US, size=n)
+    tv = np.where((slot == 0) | is_gen, _trace_version(tr)[trace], -1)
+    trace_ids_arrow = gio.arrow_str(trace_ids)
+    trace_hash = ctx.trace_hash(trace_ids)
+    total_cost = np.round(obs["in_cost"] + obs["out_cost"], 12)
+    pools = {
+        "types": pa.array(types), "names": pa.array(names), "params": pa.array(gio.model_parameters_pool()),
+        "ins": pa.array(ins), "outs": pa.array(outs), "meta": pa.array(meta_pool),
+        "tools": pa.array(tool_lists or [[]], type=pa.list_(pa.string())),
+        "called": pa.array([[x] for x in names], type=pa.list_(pa.string())),
+    }
+    no_model = ~has_model
+    # Rows go in in id order: DuckDB builds the primary-key index several times faster
+    # from sorted keys (1M random keys: 5.4 s, sorted: 0.7 s).
+    order = np.argsort(ids, kind="stable")
+    for lo in range(0, n, CHUNK):
+        c = order[lo:lo + CHUNK]
+        table = pa.table({
+            "id": gio.arrow_str(ids[c]),
+            "trace_id": gio.take(trace_ids_arrow, trace[c]),
+            "trace_id_hash": pa.array(trace_hash[trace[c]], type=pa.uint32()),
+            "parent_observation_id": gio.take(ids_arrow, obs["parent"][c]),
+            "type": gio.take(pools["types"], type_idx[tpl[c], slot[c]]),
+            "name": gio.take(pools["names"], name_base[tpl[c], slot[c]] + obs["tool"][c]),
+            "start_time": gio.ts_array(obs["start"][c]),
+            "end_time": gio.ts_array(end[c], mask=is_event[c]),
+            "completion_start_time": gio.ts_array(obs["start"][c] + obs["ttft"][c], mask=~is_gen[c]),
+            "level": gio.take(LEVELS, level[c].astype(np.int64)),
+            "status_message": gio.take(cat.ERROR_MESSAGES + cat.WARNING_MESSAGES, status[c]),
+            "version": gio.take(["v2", "v3"], tv[c]),
+            "environment": gio.take(gt.ENVIRONMENTS, tr["env"][trace[c]]),
+            "model": gio.take([m[0] for m in cat.MODELS], model[c]),
+            "internal_model_id": gio.take(model_ids, model[c]),
+            # Langfuse names the single default pricing tier of a model "Standard".
+            "usage_pricing_tier_name": gio.take(["Standard"], np.where(has_model[c], 0, -1)),
+            "model_parameters": gio.take(pools["params"], params_idx[c]),
+            "input": gio.take(pools["ins"], io_idx[c]),
+            "output": gio.take(pools["outs"], np.where(is_event[c] | (level[c] == 3), -1, io_idx[c])),
+            "metadata": gio.take(pools["meta"], meta_idx[c]),
+            "input_usage": pa.array(obs["tin"][c], mask=no_model[c]),
+            "output_usage": pa.array(obs["tout"][c], mask=no_model[c]),
+            "input_cost": pa.array(obs["in_cost"][c], mask=no_model[c]),
+            "output_cost": pa.array(obs["out_cost"][c], mask=no_model[c]),
+            "total_cost": pa.array(total_cost[c], mask=no_model[c]),
+            "prompt_id": gio.take(prompts["ids"], prompt_row[c]),
+            "prompt_name": gio.take(cat.PROMPT_NAMES, np.where(has_prompt[c], pname[c], -1)),
+            "prompt_version": pa.array(pver[c].astype(np.int32), mask=~has_prompt[c]),
+            "tool_names": gio.take(pools["tools"], tool_list[tpl[c], slot[c]]),
+            "called_tool_names": gio.take(pools["called"], called_name[c]),
+            "created_at": gio.ts_array(created[c]),
+            "updated_at": gio.ts_array(updated[c]),
+        })
+        _insert_observation_chunk(cur, table)
+    return ids
+
+
+def _insert_observation_chunk(cur, table: pa.Table) -> None:
+    """Insert one Arrow chunk; DuckDB builds the JSON usage/cost texts and copies trace fields."""
     cur.register("gen_obs", table)
     cur.execute(f"""
         INSERT INTO observations BY NAME
@@ -272,4 +297,3 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
         FROM gen_obs o JOIN traces t ON t.id = o.trace_id
     """)
     cur.unregister("gen_obs")
-    return ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -14,6 +15,7 @@ from lfnb.local import generator_io as gio
 
 US = 1_000_000
 DAY_US = 86_400 * US
+EPOCH = datetime(1970, 1, 1)
 ANNOTATORS = ["annotator-ana", "annotator-ben", "annotator-chen", "reviewer-dora"]
 
 
@@ -39,9 +41,10 @@ class Context:
         h = xxhash.xxh32_intdigest
         return np.fromiter((h(t) for t in trace_ids.tolist()), dtype=np.uint32, count=len(trace_ids))
 
-    def ts(self, us) -> object:
+    @staticmethod
+    def ts(us) -> datetime:
         """A naive UTC datetime for one microsecond timestamp (small tables)."""
-        return gio.ts_array(np.atleast_1d(np.asarray(us, dtype=np.int64)))[0].as_py()
+        return EPOCH + timedelta(microseconds=int(us))
 
     def before_end(self, base: np.ndarray, delay: np.ndarray) -> np.ndarray:
         """``base + delay``, pulled back into ``[base, end)`` where it would pass the anchor."""
@@ -62,7 +65,7 @@ def insert_models(cur, ctx: Context) -> list[str]:
             if provider == "openai" else None
         rows.append([mid, None if managed else ctx.project_id, name, cat.match_pattern(name), None,
                      "TOKENS", pin, pout, None, tok_id, tok_cfg, managed, created, created])
-    cur.executemany("INSERT INTO models VALUES (" + ",".join("?" * 14) + ")", rows)
+    gio.insert_rows(cur, "models", rows)
     return ids
 
 
@@ -93,7 +96,7 @@ def insert_prompts(cur, ctx: Context) -> dict:
             rows.append([ids[len(rows)], ctx.project_id, name, v, ptype, prompt, config, labels,
                          [name.split("-")[0]], f"v{v}: " + ("initial version" if v == 1 else "tighter wording"),
                          ANNOTATORS[v % len(ANNOTATORS)], t, t])
-    cur.executemany("INSERT INTO prompts VALUES (" + ",".join("?" * 13) + ")", rows)
+    gio.insert_rows(cur, "prompts", rows)
     return {"created": created, "ids": ids, "base": np.array(base, dtype=np.int64)}
 
 

@@ -37,20 +37,48 @@ def to_str(ids: np.ndarray) -> list[str]:
 
 
 def arrow_str(ids: np.ndarray) -> pa.Array:
-    """A numpy bytes id array as an Arrow string array (no per-row Python)."""
-    return pc.cast(pa.array(ids, type=pa.binary()), pa.string())
+    """A numpy fixed-width ASCII id array as an Arrow string array, built from its buffer."""
+    n, width = len(ids), ids.dtype.itemsize
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(ids)))
 
 
 def take(pool: list | pa.Array, idx: np.ndarray, null_below: int = 0) -> pa.Array:
-    """``pool[idx]`` as Arrow; indexes below ``null_below`` (e.g. -1) become null."""
+    """``pool[idx]`` as Arrow; indexes below ``null_below`` (e.g. -1) become null.
+
+    String pools come back as dictionary arrays (no bytes copied; DuckDB reads
+    them into VARCHAR columns), other pools through ``pyarrow.compute.take``.
+    """
     arr = pool if isinstance(pool, pa.Array) else pa.array(pool)
     mask = idx < null_below
-    return pc.take(arr, pa.array(np.where(mask, 0, idx), mask=mask))
+    safe = np.where(mask, 0, idx)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return pa.DictionaryArray.from_arrays(pa.array(safe.astype(np.int32), mask=mask), arr)
+    return pc.take(arr, pa.array(safe, mask=mask))
 
 
 def ts_array(us: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """Microseconds since the epoch as naive Arrow timestamps (UTC by convention)."""
     return pa.array(us.astype(np.int64), type=pa.timestamp("us"), mask=mask)
+
+
+def insert_rows(cur, table: str, rows: list[list]) -> None:
+    """Insert small positional rows (in DDL column order) through one Arrow table.
+
+    DuckDB's ``executemany`` costs about a millisecond per row; one registered
+    Arrow table inserts hundreds of rows at once.
+    """
+    if not rows:
+        return
+    cols = [r[0] for r in cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()]
+    if len(cols) != len(rows[0]):
+        raise ValueError(f"{table}: {len(rows[0])} values for {len(cols)} columns")
+    data = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(cols)})
+    cur.register("gen_rows", data)
+    cur.execute(f"INSERT INTO {table} SELECT * FROM gen_rows")
+    cur.unregister("gen_rows")
 
 
 # --------------------------------------------------------------------------- text pools

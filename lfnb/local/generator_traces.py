@@ -69,8 +69,8 @@ def make_traces(rng: np.random.Generator, n: int, start_us: int, end_us: int, da
     unit[lone] = n_sessions + np.arange(int(lone.sum()))
     n_units += int(lone.sum())
 
-    n_users = max(12, n // 18)
-    uw = 1.0 / np.arange(1, n_users + 1) ** 1.1  # a few heavy users, a long tail
+    n_users = max(12, n // 15)
+    uw = 1.0 / np.arange(1, n_users + 1) ** 0.85  # a few heavy users, a long tail
     unit_user = rng.choice(n_users, size=n_units, p=uw / uw.sum())
     unit_user[n_sessions:][rng.random(n_units - n_sessions) < 0.08] = -1  # anonymous API calls
     unit_env = rng.choice(3, size=n_units, p=[0.86, 0.10, 0.04])
