@@ -167,7 +167,9 @@ def serve(*, port: int = 0, host: str = "127.0.0.1", seed: int = 0, traces: int 
     st, counts = prepare_store(db=db, store=store, seed=seed, traces=traces, days=days, anchor=anchor)
     app = create_app(st, public_key=public_key, secret_key=secret_key, generation=generation,
                      rate_limit=rate_limit, faults=faults, latency_ms=latency_ms)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets whose proto says
+    # TCP, and accepted sockets inherit it; without it Nagle + delayed ACK cost ~40 ms a request.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

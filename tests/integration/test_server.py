@@ -395,3 +395,33 @@ def test_dumps_matches_node():
     value = {"t": datetime(2026, 1, 2, 3, 4, 5, 678901), "n": float("nan"), "i": float("inf"), "s": "é"}
     assert dumps(value) == '{"t":"2026-01-02T03:04:05.678Z","n":null,"i":null,"s":"é"}'.encode()
     assert json.loads(dumps([1, 2.5, None])) == [1, 2.5, None]
+
+
+def test_connections_have_tcp_nodelay(v4_server):
+    """Without TCP_NODELAY, Nagle + delayed ACK add ~40 ms to every keep-alive request."""
+    import socket
+
+    op = v4_server.app.state.lfnb.table.get("GET", "/api/public/models")
+    seen = {}
+    saved = op.handler
+
+    async def probe(store, req):
+        return {"ok": True}
+
+    original = v4_server.app.state.lfnb.endpoint
+
+    async def endpoint(request):
+        sock = request.scope["extensions"]["lfnb.transport"].get_extra_info("socket")
+        seen["nodelay"] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        return await original(request)
+
+    route = v4_server.app.router.routes[0]
+    saved_app, op.handler = route.app, probe
+    from starlette.routing import request_response
+
+    route.app = request_response(endpoint)
+    try:
+        assert get(v4_server, "/api/public/models").json() == {"ok": True}
+    finally:
+        route.app, op.handler = saved_app, saved
+    assert seen["nodelay"] == 1
