@@ -135,7 +135,8 @@ def dataset_items_list(store, req: ApiRequest) -> dict:
     where.eq("source_trace_id", req.get("sourceTraceId")).eq("source_observation_id", req.get("sourceObservationId"))
     if version is not None:
         where.add("created_at <= ?", version)
-    rows, total = paged(store, "*", "dataset_items", where, _ORDER, page, limit)
+    rows, total = paged(store, "dataset_items.*", "dataset_items", where, _ORDER, page, limit,
+                        key="dataset_items.id")
     return {"data": [item_json(r) for r in rows], "meta": page_meta(page, limit, total)}
 
 

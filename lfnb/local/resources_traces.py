@@ -128,7 +128,7 @@ def trace_list(store, req: ApiRequest) -> dict:
         where.add("list_has_all(tags, ?)", tags)
     if "environment" not in overridden:
         where.any_of("environment", req.get_all("environment"))
-    rows, total = paged(store, "t.*", "traces t", where, order, page, limit)
+    rows, total = paged(store, "t.*", "traces t", where, order, page, limit, key="t.id")
     groups = field_groups(req.get("fields"))
     return {"data": _decorate_traces(store, rows, groups), "meta": page_meta(page, limit, total)}
 
@@ -183,7 +183,7 @@ def observations_get_many(store, req: ApiRequest) -> dict:
     if to_ts is not None and "toStartTime" not in overridden:
         where.add("o.start_time < ?", to_ts)
     rows, total = paged(store, _OBS_SELECT, _OBS_FROM, where, "o.start_time DESC, o.id DESC",
-                        page, limit)
+                        page, limit, key="o.id")
     return {"data": [observation_json(r) for r in rows], "meta": page_meta(page, limit, total)}
 
 
