@@ -30,8 +30,8 @@ from lfnb.local.routing import invalid_request, zod_error
 
 __all__ = ["parse_filter_param", "where_sql", "condition_sql", "column_expr", "COLUMN_SQL"]
 
-_LATENCY = "((epoch_ms({a}.end_time) - epoch_ms({a}.start_time)) / 1000.0)"
-_TTFT = "((epoch_ms({a}.completion_start_time) - epoch_ms({a}.start_time)) / 1000.0)"
+_LATENCY = "(((epoch_us({a}.end_time) // 1000) - (epoch_us({a}.start_time) // 1000)) / 1000.0)"
+_TTFT = "(((epoch_us({a}.completion_start_time) // 1000) - (epoch_us({a}.start_time) // 1000)) / 1000.0)"
 _NULL_STR = "CAST(NULL AS VARCHAR)"
 
 _OBSERVATIONS = {
@@ -39,7 +39,7 @@ _OBSERVATIONS = {
     "traceId": "{a}.trace_id", "parentObservationId": "{a}.parent_observation_id",
     "startTime": "{a}.start_time", "endTime": "{a}.end_time",
     "timeToFirstToken": _TTFT, "latency": _LATENCY,
-    "tokensPerSecond": "({a}.output_usage / nullif((epoch_ms({a}.end_time) - epoch_ms({a}.start_time)) / 1000.0, 0))",
+    "tokensPerSecond": f"({{a}}.output_usage / nullif({_LATENCY}, 0))",
     "inputCost": "{a}.input_cost", "outputCost": "{a}.output_cost", "totalCost": "{a}.total_cost",
     "level": "{a}.level", "statusMessage": "{a}.status_message",
     "model": "{a}.model", "providedModelName": "{a}.model", "modelId": "{a}.internal_model_id",
@@ -86,8 +86,8 @@ _TRACES = {
     "debugCount": _trace_agg("count(*) FILTER (WHERE _fo.level = 'DEBUG')"),
     "inputTokens": _trace_agg("sum(_fo.input_usage)"), "outputTokens": _trace_agg("sum(_fo.output_usage)"),
     "totalTokens": _trace_agg("sum(_fo.total_usage)"), "tokens": _trace_agg("sum(_fo.total_usage)"),
-    "latency": _trace_agg("(epoch_ms(max(coalesce(_fo.end_time, _fo.start_time))) "
-                          "- epoch_ms(min(_fo.start_time))) / 1000.0"),
+    "latency": _trace_agg("(epoch_us(max(coalesce(_fo.end_time, _fo.start_time))) // 1000 "
+                          "- epoch_us(min(_fo.start_time)) // 1000) / 1000.0"),
     "inputCost": _trace_agg("sum(_fo.input_cost)"), "outputCost": _trace_agg("sum(_fo.output_cost)"),
     "totalCost": _trace_agg("sum(_fo.total_cost)"),
     # score columns are handled per filter type in _score_condition

@@ -35,6 +35,7 @@ import binascii
 import json
 import math
 import threading
+import time
 import weakref
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -70,8 +71,8 @@ _METADATA_CUT = (
     f"{_KEY}) = 'VARCHAR' THEN to_json(left(json_extract_string(o.metadata, {_KEY}), 200)) "
     f"ELSE json_extract(o.metadata, {_KEY}) END)))) END"
 )
-_LATENCY = "((epoch_ms(o.end_time) - epoch_ms(o.start_time)) / 1000.0)"
-_TTFT = "((epoch_ms(o.completion_start_time) - epoch_ms(o.start_time)) / 1000.0)"
+_LATENCY = "(((epoch_us(o.end_time) // 1000) - (epoch_us(o.start_time) // 1000)) / 1000.0)"
+_TTFT = "(((epoch_us(o.completion_start_time) // 1000) - (epoch_us(o.start_time) // 1000)) / 1000.0)"
 
 #: group → ((JSON key, SQL expression over ``o``), ...), in response key order.
 FIELD_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -264,15 +265,16 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     join, jparams = _price_join(store) if "model" in groups else ("", [])
 
     cur = _thread_cursor(store)
-    rows = None
-    lower = _window_start(cur, limit, upper)
-    if lower is not None:
-        rows = _page(cur, row_json, join, clauses + ["o.start_time >= ?::TIMESTAMP"],
-                     cparams + [lower], jparams, limit)
-        if len(rows) <= limit:
-            rows = None  # the window held too few rows: read without it
-    if rows is None:
-        rows = _page(cur, row_json, join, clauses, cparams, jparams, limit)
+    floor = None
+    window = _window_start(store, cur, limit, upper)
+    if window is not None:
+        floor = _page_floor(cur, clauses + ["o.start_time >= ?::TIMESTAMP"], cparams + [window], limit)
+    if floor is None:
+        floor = _page_floor(cur, clauses, cparams, limit)
+    if floor is not None:
+        clauses = clauses + ["o.start_time >= ?::TIMESTAMP"]
+        cparams = cparams + [floor]
+    rows = _page(cur, row_json, join, clauses, cparams, jparams, limit)
     meta = b"{}"
     if len(rows) > limit:
         rows = rows[:limit]
@@ -283,6 +285,23 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
 
 
 _LOCAL = threading.local()
+_STATS: "weakref.WeakKeyDictionary[Any, tuple[float, tuple]]" = weakref.WeakKeyDictionary()
+_STATS_TTL = 2.0
+
+
+def _table_stats(store: Any, cur: Any) -> tuple:
+    """(rows, first and last start time in epoch ms) of observations, cached for a moment.
+
+    Stale figures only size the window badly; they never change a page (see
+    :func:`_window_start`), so a short-lived cache is safe.
+    """
+    now = time.monotonic()
+    cached = _STATS.get(store)
+    if cached is None or now - cached[0] > _STATS_TTL:
+        stats = cur.execute("SELECT count(*), epoch_ms(min(start_time)), epoch_ms(max(start_time)) "
+                            "FROM observations").fetchone()
+        cached = _STATS[store] = (now, stats)
+    return cached[1]
 
 
 def _thread_cursor(store: Any) -> Any:
@@ -301,7 +320,7 @@ def _thread_cursor(store: Any) -> Any:
     return cur
 
 
-def _window_start(cur: Any, limit: int, upper: datetime | None) -> datetime | None:
+def _window_start(store: Any, cur: Any, limit: int, upper: datetime | None) -> datetime | None:
     """A millisecond-aligned start time below which the page's rows probably do not reach.
 
     Ranking every row of the table costs most of a page's time; ranking only a recent
@@ -309,8 +328,7 @@ def _window_start(cur: Any, limit: int, upper: datetime | None) -> datetime | No
     sort after all rows inside). The window is sized from the table's average density
     with a generous margin; None when the whole table is small anyway.
     """
-    n, lo, hi = cur.execute("SELECT count(*), epoch_ms(min(start_time)), epoch_ms(max(start_time)) "
-                            "FROM observations").fetchone()
+    n, lo, hi = _table_stats(store, cur)
     if n < _WINDOW_MIN_ROWS or hi is None or hi <= lo:
         return None
     top = hi + 1 if upper is None else min(hi + 1, math.ceil(upper.replace(tzinfo=timezone.utc).timestamp() * 1000))
@@ -321,19 +339,27 @@ def _window_start(cur: Any, limit: int, upper: datetime | None) -> datetime | No
     return datetime.fromtimestamp(start / 1000, tz=timezone.utc).replace(tzinfo=None)
 
 
+def _page_floor(cur: Any, clauses: list[str], params: list[Any], limit: int) -> datetime | None:
+    """The millisecond start time of the page's ``limit + 1``-th row; None when fewer rows match.
+
+    Ranking only the narrow sort keys is cheap; with ``start_time >= floor`` added, the
+    page query then builds JSON for about ``limit + 1`` rows instead of every match.
+    """
+    row = cur.execute(
+        f"SELECT {_SORT_TIME} AS st FROM observations o WHERE {' AND '.join(clauses)} "
+        f"ORDER BY st DESC, o.trace_id_hash DESC, o.id DESC LIMIT 1 OFFSET {limit}", params).fetchone()
+    return None if row is None else row[0]
+
+
 def _page(cur: Any, row_json: str, join: str, clauses: list[str], params: list[Any],
           jparams: list[Any], limit: int) -> list[tuple]:
     """Up to ``limit + 1`` rows: (row JSON, cursor start time, trace id, id), in page order."""
-    # Rank on the narrow sort keys first, then build JSON for the page's rows only.
     sql = (
-        f"WITH page AS (SELECT o.rowid AS rid, {_SORT_TIME} AS st, o.trace_id_hash AS h, o.id AS oid "
-        f"FROM observations o WHERE {' AND '.join(clauses)} "
-        f"ORDER BY st DESC, h DESC, oid DESC LIMIT {limit + 1}) "
-        f"SELECT {row_json}, strftime(page.st, '%Y-%m-%dT%H:%M:%S.%gZ'), o.trace_id, o.id "
-        f"FROM page JOIN observations o ON o.rowid = page.rid {join} "
-        "ORDER BY page.st DESC, page.h DESC, page.oid DESC"
+        f"SELECT {row_json}, strftime({_SORT_TIME}, '%Y-%m-%dT%H:%M:%S.%gZ'), o.trace_id, o.id "
+        f"FROM observations o {join} WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {_SORT_TIME} DESC, o.trace_id_hash DESC, o.id DESC LIMIT {limit + 1}"
     )
-    return cur.execute(sql, params + jparams).fetchall()
+    return cur.execute(sql, jparams + params).fetchall()  # the JOIN's markers come first
 
 
 def _price_join(store: Any) -> tuple[str, list[Any]]:
