@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -60,9 +61,15 @@ def test_read_metrics_sdk_and_engine_agree(i, lf, sdk, local_server):
     expected_rows = engine_query(local_server.store, sent, "v2")
     sdk_rows = sdk.api.metrics.metrics(query=json.dumps(sent)).data
     assert sdk_rows == json.loads(json.dumps(expected_rows))
-    df = lf.read_metrics(query, cache=False)
-    pd.testing.assert_frame_equal(df, metrics_frame(sdk_rows, sent, version="v2"))
-    assert df.attrs["units"] == metrics_frame(sdk_rows, sent).attrs["units"]
+    truncated = len(sdk_rows) == sent["config"]["row_limit"]  # the top-N query: exactly row_limit rows
+    with pytest.warns(lfnb.LfnbTruncationWarning) if truncated else warnings.catch_warnings():
+        if not truncated:
+            warnings.simplefilter("error")
+        df = lf.read_metrics(query, cache=False)
+        expected = metrics_frame(sdk_rows, sent, version="v2", warn=False)
+    pd.testing.assert_frame_equal(df, expected)
+    assert df.attrs["units"] == expected.attrs["units"]
+    assert truncated == (i == 2)
 
 
 def test_sdk_sees_the_servers_400(sdk):
