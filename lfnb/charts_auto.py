@@ -181,7 +181,7 @@ def _time_series(df: pd.DataFrame, r: cf.Roles, metric: str | None, attrs: Mappi
 
 
 def _unit_label(unit: str) -> str:
-    return {"millisecond": "latency", "USD": "cost", "tokens": "tokens"}.get(unit, "value")
+    return {"millisecond": "latency", "second": "latency", "USD": "cost", "tokens": "tokens"}.get(unit, "value")
 
 
 def series_chart(long: pd.DataFrame, m: cf.MetricColumn, attrs: Mapping[str, Any], title: str,

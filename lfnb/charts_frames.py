@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "humanize",
     "series_labels",
     "label_value",
+    "labels",
     "top_n_other",
     "auto_granularity",
     "infer_granularity",
@@ -237,11 +239,7 @@ def series_labels(df: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.
     Missing values become ``(none)`` and empty strings ``(empty)`` so they stay
     visible as their own series instead of vanishing from the legend.
     """
-    parts = []
-    for col in columns:
-        s = df[col]
-        text = s.astype("object").map(label_value)
-        parts.append(text)
+    parts = [labels(df[col]) for col in columns]
     if not parts:
         return pd.Series(["all"] * len(df), index=df.index, dtype="str")
     out = parts[0]
@@ -250,10 +248,21 @@ def series_labels(df: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.
     return out.astype("str")
 
 
+def labels(values: pd.Series) -> pd.Series:
+    """:func:`label_value` for a whole column, computed once per distinct value (fast on big frames)."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts): label them one by one
+        return values.astype("object").map(label_value).astype("str")
+    # code -1 (missing) picks the last name
+    names = np.asarray([label_value(u) for u in uniques] + ["(none)"], dtype=object)
+    return pd.Series(names[codes], index=values.index, dtype="str")
+
+
 def label_value(v: Any) -> str:
     if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)):
         return "(none)"
-    if isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     text = str(v)
     return text if text else "(empty)"

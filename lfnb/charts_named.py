@@ -95,7 +95,7 @@ def cost_over_time(df: pd.DataFrame, *, by: str | None = "model", granularity: s
                           "sum_totalCost": pd.to_numeric(df[cost], errors="coerce").astype("Float64")})
     keys = ["time_dimension"]
     if by_col:
-        frame[by_col] = df[by_col].astype("object").map(cf.label_value)
+        frame[by_col] = cf.labels(df[by_col])
         keys.append(by_col)
     agg = frame.groupby(keys, sort=True)["sum_totalCost"].sum(min_count=1).reset_index()
     agg.attrs["units"] = {"sum_totalCost": "USD"}
@@ -149,13 +149,11 @@ def tokens_by_model(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
         parts = {"input": "usageDetails.input", "output": "usageDetails.output"}
         if not set(parts.values()) <= set(df.columns):
             parts = {"total": _need(df, "tokens_by_model", ("usageDetails.total", "totalTokens"))}
-    labels = df[model].astype("object").map(cf.label_value)
-    long = pd.concat([
-        pd.DataFrame({"model": labels, "type": kind,
-                      "tokens": pd.to_numeric(df[col], errors="coerce").astype("Float64")})
-        for kind, col in parts.items()
-    ], ignore_index=True)
-    long = long.groupby(["model", "type"], sort=False)["tokens"].sum(min_count=1).reset_index()
+    # sum per model first (one pass over the rows), then reshape the few sums for the chart
+    values = pd.DataFrame({kind: pd.to_numeric(df[col], errors="coerce").astype("Float64")
+                           for kind, col in parts.items()})
+    wide = values.groupby(cf.labels(df[model]).rename("model"), sort=False).sum(min_count=1)
+    long = wide.reset_index().melt(id_vars="model", var_name="type", value_name="tokens")
     totals = long.groupby("model")["tokens"].sum().sort_values(ascending=False, kind="stable")
     hidden = max(0, len(totals) - top)
     long = long[long["model"].isin(totals.index[:top])]
@@ -234,7 +232,7 @@ def _one_score(df: pd.DataFrame, name: str | None, bins: int) -> alt.Chart:
         values = df["stringValue"] if "stringValue" in df.columns else df["value"]
         if dtype == "BOOLEAN" and "value" in df.columns:
             values = pd.to_numeric(df["value"], errors="coerce").map({1.0: "true", 0.0: "false"})
-        counts = values.astype("object").map(cf.label_value).value_counts().rename_axis("category")
+        counts = cf.labels(values).value_counts().rename_axis("category")
         data = counts.reset_index(name="scores")
         return ck.bar_chart(data, category="category", value="scores", title=title, subtitle=subtitle,
                             value_title="scores", value_format=",d", category_title="value")
@@ -261,7 +259,7 @@ def top_by_cost(df: pd.DataFrame, *, by: str = "userId", n: int = 10) -> alt.Cha
     else:
         cost = _need(df, "top_by_cost", ("totalCost", "costDetails.total"))
     by_col = _resolve_by(df, by)
-    data = pd.DataFrame({by_col: df[by_col].astype("object").map(cf.label_value),
+    data = pd.DataFrame({by_col: cf.labels(df[by_col]),
                          "cost": pd.to_numeric(df[cost], errors="coerce").astype("Float64")})
     totals = data.groupby(by_col, sort=False)["cost"].sum(min_count=1).astype("Float64").fillna(0)
     ranked = totals.sort_values(ascending=False, kind="stable")

@@ -251,3 +251,93 @@ def test_many_dimension_values_stay_under_max_rows():
     rows = data_of(lc.chart(df))
     assert len(rows) == 21
     assert rows[-1]["category"] == "other (19980)"
+
+
+# ---------------------------------------------------------------- named helpers: exact numbers
+
+
+def raw_observations() -> pd.DataFrame:
+    return pd.DataFrame({
+        "startTime": pd.to_datetime(["2026-10-30T10:00Z", "2026-10-30T11:00Z", "2026-10-31T09:00Z",
+                                     "2026-10-31T10:00Z", "2026-11-01T08:00Z"], utc=True),
+        "model": pd.Series(["gpt-4o", "claude", "gpt-4o", None, "claude"], dtype="str"),
+        "totalCost": pd.array([0.5, 0.25, 1.0, 0.0, 2.0], dtype="Float64"),
+        "latency": pd.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype="Float64"),
+        "usageDetails.input": pd.array([100, 10, 200, None, 1000], dtype="Int64"),
+        "usageDetails.output": pd.array([50, 5, 20, None, 1], dtype="Int64"),
+        "level": ["DEFAULT", "ERROR", "DEFAULT", "DEFAULT", "ERROR"],
+        "userId": ["u1", "u2", "u1", "u3", "u2"],
+    })
+
+
+def test_cost_over_time_from_raw_observations_buckets_per_day():
+    c = lc.cost_over_time(raw_observations(), by="model", granularity="day")
+    rows = {(r["time"][:10], r["series"]): r["value"] for r in data_of(c)}
+    assert rows == {("2026-10-30", "claude"): 0.25, ("2026-10-30", "gpt-4o"): 0.5, ("2026-10-31", "gpt-4o"): 1.0,
+                    ("2026-10-31", "(none)"): 0.0, ("2026-11-01", "claude"): 2.0}
+    spec = c.to_dict()
+    assert spec["title"] == {"text": "Cost over time", "subtitle": "5 observations · per day"}
+    # v1 frames call the model column providedModelName: same chart
+    v1 = raw_observations().rename(columns={"model": "providedModelName"})
+    assert data_of(lc.cost_over_time(v1, by="model", granularity="day")) == data_of(c)
+    with pytest.raises(ValueError, match="by='region' is not a column"):
+        lc.cost_over_time(raw_observations(), by="region")
+
+
+def test_cost_over_time_accepts_a_metrics_result():
+    df = cost_series(models=3)
+    spec = lc.cost_over_time(df).to_dict()
+    assert spec["title"]["text"] == "Cost over time" and spec["mark"]["type"] == "line"
+
+
+def test_latency_percentiles_from_raw_seconds():
+    c = lc.latency_percentiles(raw_observations(), granularity="day")
+    rows = {(r["time"][:10], r["series"]): r["value"] for r in data_of(c)}
+    assert rows[("2026-10-30", "p50 latency")] == pytest.approx(1.5)
+    assert rows[("2026-10-31", "p99 latency")] == pytest.approx(3.99)
+    assert rows[("2026-11-01", "p90 latency")] == pytest.approx(5.0)
+    assert c.to_dict()["encoding"]["y"]["title"] == "latency (s)"
+
+
+def test_tokens_by_model_stacks_input_and_output():
+    c = lc.tokens_by_model(raw_observations())
+    rows = {(r["model"], r["type"]): r["tokens"] for r in data_of(c)}
+    assert rows == {("gpt-4o", "input"): 300, ("gpt-4o", "output"): 70, ("claude", "input"): 1010,
+                    ("claude", "output"): 6, ("(none)", "input"): None, ("(none)", "output"): None}
+    spec = c.to_dict()
+    assert spec["encoding"]["y"]["sort"][:2] == ["claude", "gpt-4o"]
+    assert spec["params"][0]["bind"] == "legend"
+    metrics = pd.DataFrame({"providedModelName": ["a", "b"], "sum_inputTokens": [5, 7], "sum_outputTokens": [1, 2]})
+    rows = {(r["model"], r["type"]): r["tokens"] for r in data_of(lc.tokens_by_model(metrics))}
+    assert rows == {("a", "input"): 5, ("b", "input"): 7, ("a", "output"): 1, ("b", "output"): 2}
+
+
+def test_error_rate_over_time_raw_and_metrics():
+    c = lc.error_rate_over_time(raw_observations(), granularity="day")
+    rows = {r["time"][:10]: (r["rate"], r["errors"], r["observations"]) for r in data_of(c)}
+    assert rows == {"2026-10-30": (0.5, 1.0, 2.0), "2026-10-31": (0.0, 0.0, 2.0), "2026-11-01": (1.0, 1.0, 1.0)}
+    assert c.to_dict()["title"]["subtitle"] == "ERROR · per day · overall 40.0% of 5 observations"
+    metrics = pd.DataFrame({"time_dimension": pd.to_datetime(["2026-10-30", "2026-10-30", "2026-10-31"], utc=True),
+                            "level": ["ERROR", "DEFAULT", "DEFAULT"], "count_count": [1, 3, 4]})
+    rows = {r["time"][:10]: r["rate"] for r in data_of(lc.error_rate_over_time(metrics))}
+    assert rows == {"2026-10-30": 0.25, "2026-10-31": 0.0}
+
+
+def test_top_by_cost_sums_per_user():
+    c = lc.top_by_cost(raw_observations(), by="userId", n=2)
+    assert [(r["userId"], r["cost"]) for r in data_of(c)] == [("u2", 2.25), ("u1", 1.5)]
+    assert c.to_dict()["title"]["subtitle"] == "top 2 of 3 · 100% of $3.75"
+
+
+def test_score_distribution_numeric_and_categorical():
+    scores = pd.DataFrame({"name": ["q"] * 4 + ["verdict"] * 3, "value": [0.0, 0.5, 1.0, 1.0, None, None, None],
+                           "stringValue": [None] * 4 + ["good", "bad", "good"],
+                           "dataType": ["NUMERIC"] * 4 + ["CATEGORICAL"] * 3})
+    numeric = lc.score_distribution(scores, "q", bins=2)
+    assert [(r["lower"], r["upper"], r["height"]) for r in data_of(numeric)] == [(0.0, 0.5, 2.0), (0.5, 1.0, 2.0)]
+    cats = lc.score_distribution(scores, "verdict")
+    assert [(r["category"], r["scores"]) for r in data_of(cats)] == [("good", 2), ("bad", 1)]
+    both = lc.score_distribution(scores).to_dict()
+    assert len(both["vconcat"]) == 2
+    with pytest.raises(ValueError, match="no scores named 'nope'; names are q, verdict"):
+        lc.score_distribution(scores, "nope")
