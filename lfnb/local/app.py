@@ -136,7 +136,14 @@ class LocalApi:
                 return json_response(status, body, headers)
             if fault == "slow":
                 await asyncio.sleep(self.faults.slow_ms / 1000)
+        response = await self._dispatch(request, method, path, fault, extra)
+        if fault == "slow":
+            response.headers["X-Lfnb-Fault"] = "slow"
+        return response
 
+    async def _dispatch(self, request: Request, method: str, path: str, fault: str | None,
+                        extra: float) -> Response:
+        """Steps 3-8 of the module docstring."""
         op, params, allowed = self.table.match(method, path)
         if op is None:
             if allowed:

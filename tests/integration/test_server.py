@@ -292,6 +292,7 @@ def test_slow_fault_delays():
         start = time.monotonic()
         r = get(server, "/api/public/v3/scores")
         assert r.status_code == 200
+        assert r.headers["X-Lfnb-Fault"] == "slow"
         assert time.monotonic() - start >= 0.3
 
 
