@@ -43,6 +43,8 @@ DEFAULT_SECRET_KEY = "sk-lf-local"
 
 US = gt.US
 LEVELS = ["DEFAULT", "DEBUG", "WARNING", "ERROR"]
+TRACE_FIELDS = [("user_id", "user_id"), ("session_id", "session_id"), ("name", "trace_name"),
+                ("tags", "tags"), ("release", "release"), ("version", "trace_version")]
 CHUNK = 250_000  # observations per Arrow insert: bounds the peak memory of the string columns
 
 
@@ -158,6 +160,7 @@ def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
         "created_at": gio.ts_array(tr["ts"] + rng.integers(1 * US, 4 * US, size=n)),
         "updated_at": gio.ts_array(root_end + rng.integers(1 * US, 4 * US, size=n)),
     })
+    ctx.trace_table = table
     cur.register("gen_traces", table.take(np.argsort(ids, kind="stable")))  # sorted keys index faster
     cur.execute(f"INSERT INTO traces BY NAME SELECT *, '{PROJECT_ID}' AS project_id FROM gen_traces")
     cur.unregister("gen_traces")
@@ -273,12 +276,16 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
             "created_at": gio.ts_array(created[c]),
             "updated_at": gio.ts_array(updated[c]),
         })
+        # Denormalised trace fields, taken by trace index (no join: rows keep their order).
+        tc = pa.array(trace[c])
+        for src, dst in TRACE_FIELDS:
+            table = table.append_column(dst, ctx.trace_table.column(src).take(tc))
         _insert_observation_chunk(cur, table)
     return ids
 
 
 def _insert_observation_chunk(cur, table: pa.Table) -> None:
-    """Insert one Arrow chunk; DuckDB builds the JSON usage/cost texts and copies trace fields."""
+    """Insert one Arrow chunk; DuckDB builds the JSON usage/cost texts."""
     cur.register("gen_obs", table)
     cur.execute(f"""
         INSERT INTO observations BY NAME
@@ -292,8 +299,7 @@ def _insert_observation_chunk(cur, table: pa.Table) -> None:
                CASE WHEN o.input_cost IS NULL THEN '{{}}' ELSE json_object(
                    'input', o.input_cost, 'output', o.output_cost,
                    'total', o.total_cost) END AS cost_details,
-               t.user_id, t.session_id, t.name AS trace_name, t.tags, t.release,
-               t.version AS trace_version, false AS bookmarked, false AS public
-        FROM gen_obs o JOIN traces t ON t.id = o.trace_id
+               false AS bookmarked, false AS public
+        FROM gen_obs o
     """)
     cur.unregister("gen_obs")

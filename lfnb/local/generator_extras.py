@@ -30,6 +30,7 @@ class Context:
     trace_env: np.ndarray = field(default=None, repr=False)
     sessions: tuple = field(default=None, repr=False)
     users: list = field(default=None, repr=False)
+    trace_table: object = field(default=None, repr=False)  # pyarrow.Table of traces, trace-index order
 
     @cached_property
     def io(self) -> tuple[list[str], list[str], np.ndarray]:

@@ -291,6 +291,7 @@ def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, o
         LEFT JOIN traces t ON t.id = s.trace_id
         LEFT JOIN observations o ON o.id = s.observation_id
         LEFT JOIN sessions se ON se.id = s.session_id
+        ORDER BY s.id  -- a parallel join emits rows in any order; keep the table's order reproducible
     """)
     cur.unregister("gen_scores")
 
@@ -298,8 +299,9 @@ def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, o
 def _insert_comments(cur, ctx, tr, obs, trace_ids, obs_ids, sess_pool, sess_first) -> None:
     rng = ctx.rng
     n = len(tr["ts"])
-    t = np.nonzero(rng.random(n) < 0.015)[0]
-    o = obs["main_row"][np.nonzero(rng.random(n) < 0.005)[0]]
+    # At least one trace and one observation comment, so small stores have every kind.
+    t = np.union1d(np.nonzero(rng.random(n) < 0.015)[0], [n - 1])
+    o = obs["main_row"][np.union1d(np.nonzero(rng.random(n) < 0.005)[0], [0])]
     ss = np.nonzero(rng.random(len(sess_pool)) < 0.03)[0] if sess_pool else np.zeros(0, np.int64)
     objs = ([("TRACE", trace_ids[i].decode(), tr["ts"][i]) for i in t]
             + [("OBSERVATION", obs_ids[i].decode(), obs["start"][i]) for i in o]
