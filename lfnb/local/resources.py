@@ -2,7 +2,8 @@
 
 ``ROUTES`` is a list of ``(method, path_template, operation_name, handler)``; path
 templates and operation names are those of ``seed-operations.tsv`` (plus
-``scores_v3_get_many`` for ``GET /api/public/v3/scores``). Every handler follows the
+``scores_v3_get_many`` for ``GET /api/public/v3/scores`` and ``metrics_daily`` for the
+deprecated ``GET /api/public/metrics/daily``, which the seed catalogue lacks). Every handler follows the
 contract of :mod:`lfnb.local.routing`: ``handler(store, ApiRequest) -> dict | Reply``,
 errors raised as :class:`~lfnb.local.routing.ApiProblem`. Operations missing here
 (v2 observations and metrics have their own modules; organisation, SCIM, media,
@@ -19,13 +20,16 @@ module                      resources
 ``resources_datasets``      datasets, dataset items, runs, run items
 ``resources_catalog``       prompts, models
 ``resources_queues``        annotation queues and their items
+``resources_daily``         daily metrics (deprecated endpoint)
 (this module)               projects, health
 ==========================  ===================================================
 """
 
 from __future__ import annotations
 
-from lfnb.local import resources_catalog, resources_datasets, resources_queues, resources_writes
+from lfnb.local import (
+    resources_catalog, resources_daily, resources_datasets, resources_queues, resources_writes,
+)
 from lfnb.local import resources_scores as _scores
 from lfnb.local import resources_traces as _traces
 from lfnb.local.resources_common import iso, parse_json, project
@@ -78,7 +82,8 @@ def _routes() -> list[tuple[str, str, str, Handler]]:
         ("GET", "/api/public/v2/scores/{scoreId}", "score_v2_get_by_id", _scores.score_v2_get_by_id),
         ("GET", "/api/public/v3/scores", "scores_v3_get_many", _scores.scores_v3_get_many),
     ]
-    for module in (resources_writes, resources_datasets, resources_catalog, resources_queues):
+    for module in (resources_writes, resources_datasets, resources_catalog, resources_queues,
+                   resources_daily):
         routes.extend(module.ROUTES)
     return routes
 

@@ -107,3 +107,43 @@ def test_gets_generated(store_small, openapi):
     production = store_small.fetch("SELECT name, version FROM prompts WHERE list_contains(labels, 'production')")
     for row in production:
         assert call(store_small, "prompts_get", promptName=row["name"])["version"] == row["version"]
+
+
+def test_metrics_daily_generated(store_small):
+    days, metas = [], []
+    page = 1
+    while True:
+        out = call(store_small, "metrics_daily", [("page", str(page)), ("limit", "3")])
+        days += out["data"]
+        metas.append(out["meta"])
+        if page >= out["meta"]["totalPages"]:
+            break
+        page += 1
+    traces = store_small.fetch("SELECT id, CAST(timestamp AS DATE) AS day FROM traces")
+    obs = store_small.fetch("SELECT trace_id, model, total_usage, total_cost FROM observations")
+    day_of = {t["id"]: t["day"].isoformat() for t in traces}
+    expected: dict[str, dict] = {}
+    for t in traces:
+        d = expected.setdefault(day_of[t["id"]], {"countTraces": 0, "countObservations": 0, "totalCost": 0.0,
+                                                  "models": {}})
+        d["countTraces"] += 1
+    for o in obs:
+        d = expected[day_of[o["trace_id"]]]
+        d["countObservations"] += 1
+        d["totalCost"] += o["total_cost"] or 0.0
+        if o["model"]:
+            m = d["models"].setdefault(o["model"], [0, set()])
+            m[0] += o["total_usage"] or 0
+            m[1].add(o["trace_id"])
+    assert [d["date"] for d in days] == sorted(expected, reverse=True)
+    assert metas[0]["totalItems"] == len(expected) and len(metas) == -(-len(expected) // 3)
+    for d in days:
+        e = expected[d["date"]]
+        assert (d["countTraces"], d["countObservations"]) == (e["countTraces"], e["countObservations"])
+        assert d["totalCost"] == pytest.approx(e["totalCost"])
+        assert {u["model"]: (u["totalUsage"], u["countTraces"]) for u in d["usage"]} == {
+            k: (v[0], len(v[1])) for k, v in e["models"].items()}
+    user = store_small.fetch("SELECT user_id FROM traces WHERE user_id IS NOT NULL LIMIT 1")[0]["user_id"]
+    one = call(store_small, "metrics_daily", {"userId": user})
+    assert sum(d["countTraces"] for d in one["data"]) == store_small.fetch(
+        "SELECT count(*) AS n FROM traces WHERE user_id = ?", [user])[0]["n"]
