@@ -313,11 +313,11 @@ def test_faults_are_deterministic_per_seed():
     assert {500, 503, 429, 200} == set(runs[0])
 
 
-def _read_all_v2(server, limit):
+def _read_all_v2(server, limit, path="/api/public/v2/observations"):
     ids, faults, cursor = [], [], None
-    for _ in range(200):
+    for _ in range(400):
         params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        r = get(server, "/api/public/v2/observations", params=params)
+        r = get(server, path, params=params)
         assert r.status_code == 200, r.text
         faults.append(r.headers.get("X-Lfnb-Fault"))
         page = r.json()
@@ -336,6 +336,32 @@ def test_empty_and_short_pages_lose_no_row():
     assert ids == expected                      # same order, nothing lost, nothing twice
     assert faults.count("empty") >= 2 and faults.count("short") >= 2
     store.close()
+
+
+def test_empty_and_short_v3_scores_lose_no_row(both_server):
+    if both_server.store.count("scores") < 20:
+        pytest.skip("needs the generator's scores")
+    with serve(store=both_server.store, generation="both") as plain:
+        expected, faults = _read_all_v2(plain, limit=7, path="/api/public/v3/scores")
+    assert set(faults) == {None}
+    with serve(store=both_server.store, generation="both", faults="empty=0.3,short=0.3,seed=2") as server:
+        ids, faults = _read_all_v2(server, limit=7, path="/api/public/v3/scores")
+    assert ids == expected
+    assert len(ids) == both_server.store.count("scores")
+    assert faults.count("empty") >= 2 and faults.count("short") >= 2
+
+
+def test_lazy_exports():
+    import lfnb.local
+
+    assert lfnb.local.serve is serve
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        lfnb.local.nope
+    try:
+        from lfnb.local.metrics_engine import query
+    except ImportError:
+        return
+    assert lfnb.local.query is query
 
 
 def test_empty_page_keeps_the_position():
