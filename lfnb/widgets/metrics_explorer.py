@@ -29,8 +29,6 @@ __all__ = ["MetricsExplorer"]
 
 def _client_runner(lf: Any) -> Callable[[dict, str], pd.DataFrame]:
     def run(query: dict, version: str) -> pd.DataFrame:
-        if version == "v2":
-            return lf.read_metrics(query)
         return lf.read_metrics(query, version=version)
     return run
 
@@ -70,7 +68,7 @@ class MetricsExplorer(w.VBox):
         self._run = run or (_client_runner(lf) if lf is not None else None)
         self._now = now or ms.utc_now
         if choices is None:
-            choices = ChoiceCache(metrics_fetcher(lambda q: self._run(q, "v2"), now=self._now)
+            choices = ChoiceCache(metrics_fetcher(lambda q: self._run(q, self._state.version), now=self._now)
                                   if self._run else None)
         self.result: pd.DataFrame | None = None
         self.chart: Any = None
