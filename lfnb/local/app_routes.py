@@ -127,11 +127,13 @@ LEGACY_V1_READS = frozenset({
     ("GET", "/api/public/metrics"),
 })
 
-# Reads that only exist in a v4 write mode; a v3 deployment answers 404 with these messages.
+# Reads a v3 deployment refuses with 404 LangfuseNotFoundError and these messages.
 V4_ONLY_READS = {
     ("GET", "/api/public/v2/observations"): "The observations v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
     ("GET", "/api/public/v2/metrics"): "The metrics v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
-    ("GET", "/api/public/v3/scores"): "The scores v3 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
+    # Langfuse gates v3 scores with its own flag (LANGFUSE_ENABLE_SCORES_V3_API) and this
+    # message in web/src/pages/api/public/v3/scores/index.ts; a v3 deployment without the flag.
+    ("GET", "/api/public/v3/scores"): "v3 Scores API is not enabled on this instance",
 }
 
 # Cursor-paginated reads: the only ones the ``empty``/``short`` faults apply to.

@@ -28,7 +28,7 @@ V1_READS = ["/api/public/traces", "/api/public/traces/t-1", "/api/public/observa
 V4_READS = {
     "/api/public/v2/observations": "The observations v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
     "/api/public/v2/metrics": "The metrics v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
-    "/api/public/v3/scores": "The scores v3 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
+    "/api/public/v3/scores": "v3 Scores API is not enabled on this instance",
 }
 T0 = datetime(2026, 10, 31, 12, 0, 0)
 
