@@ -85,7 +85,7 @@ def score_v2_get(store, req: ApiRequest) -> dict:
         where.any_of("s.observation_id", csv_param(req, "observationId"))
     if trace_tags and "traceTags" not in overridden:
         where.add("list_has_all(t.tags, ?)", trace_tags)
-    if operator is not None and value is not None:
+    if operator is not None and value is not None and "value" not in overridden:
         # the operator is one of six fixed SQL tokens from V2_OPERATORS, never user text
         where.add(f"s.value {V2_OPERATORS[operator]} ?", value)
     rows, total = paged(store, _V2_SELECT, _V2_FROM, where, "s.timestamp DESC, s.id DESC",

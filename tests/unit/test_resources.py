@@ -320,3 +320,44 @@ def test_sessions(mini):
 def test_health_and_projects(mini):
     assert call(mini, "health_health")["status"] == "OK"
     assert call(mini, "projects_get")["data"][0]["id"] == "proj-1"
+
+
+# -------------------------------------------------------------------- filter=
+
+def fjson(*conds) -> str:
+    return json.dumps(list(conds))
+
+
+def test_filter_param_overrides_only_its_own_field(mini):
+    u0 = {"type": "stringOptions", "column": "userId", "operator": "any of", "value": ["u0"]}
+    # the filter's userId wins over userId=u1; name=rag still applies
+    assert ids(call(mini, "trace_list", {"filter": fjson(u0), "userId": "u1"})) == ["t06", "t04", "t02", "t00"]
+    assert ids(call(mini, "trace_list", {"filter": fjson(u0), "userId": "u1", "version": "v0"})) == ["t06", "t00"]
+    slow = {"type": "number", "column": "Latency (s)", "operator": ">=", "value": 2.5}
+    assert len(ids(call(mini, "trace_list", {"filter": fjson(slow)}))) == 7
+    errors = {"type": "number", "column": "errorCount", "operator": ">", "value": 0}
+    assert ids(call(mini, "trace_list", {"filter": fjson(errors)})) == ["t03"]
+    ts = {"type": "datetime", "column": "timestamp", "operator": "<", "value": "2026-10-30T12:02:00Z"}
+    assert ids(call(mini, "trace_list", {"filter": fjson(ts), "fromTimestamp": "2026-10-30T12:05:00Z"})) == [
+        "t01", "t00"]
+
+
+def test_filter_param_observations_and_scores(mini):
+    gen = {"type": "stringOptions", "column": "type", "operator": "any of", "value": ["GENERATION"]}
+    assert ids(call(mini, "observations_get_many", {"filter": fjson(gen), "type": "SPAN", "traceId": "t02"})) == [
+        "t02-o1"]
+    meta = {"type": "stringObject", "column": "metadata", "key": "m", "operator": "=", "value": "1"}
+    assert ids(call(mini, "score_v2_get", {"filter": fjson(meta), "name": "quality"})) == ["sc05", "sc03", "sc01"]
+    val = {"type": "number", "column": "value", "operator": ">", "value": 0.7}
+    assert ids(call(mini, "score_v2_get", {"filter": fjson(val), "operator": "<", "value": "0"})) == [
+        "sc05", "sc04", "sc03", "sc00"]
+
+
+@pytest.mark.parametrize("raw,status,message", [
+    ("not json", 400, "Invalid request data"),
+    (fjson({"type": "number", "column": "nope", "operator": ">", "value": 1}), 400,
+     "Column nope does not match a UI / CH table mapping."),
+])
+def test_filter_param_errors(mini, raw, status, message):
+    p = problem(mini, "trace_list", {"filter": raw})
+    assert (p.status, p.body["message"]) == (status, message)
