@@ -36,16 +36,17 @@ SCORE_COMMENTS = ["The answer addresses the question directly.", "Misses the sec
 SCORE_META = ["{}", cat.dumps({"judge_model": "gpt-4o", "judge_prompt_version": 2}),
               cat.dumps({"judge_model": "gpt-4o-mini", "judge_prompt_version": 3}),
               cat.dumps({"client": "web-widget"})]
-# dataset name, template, item count, description, runs: (run name, model or None)
+# dataset name, template, item count, description, runs: (run name, model or None, prompt version or None)
 DATASETS = [
     ("faq-golden", "chat", 40, "Hand-picked support questions with approved answers",
-     [("gpt-4o-baseline", "gpt-4o"), ("gpt-4o-mini-candidate", "gpt-4o-mini")]),
+     [("gpt-4o-baseline", "gpt-4o", None), ("gpt-4o-mini-candidate", "gpt-4o-mini", None)]),
     ("rag-eval", "rag-query", 60, "Questions with the documents that answer them",
-     [("claude-sonnet", "claude-3-5-sonnet"), ("gpt-4o", "gpt-4o"), ("mistral-large", "mistral-large")]),
+     [("claude-sonnet", "claude-3-5-sonnet", None), ("gpt-4o", "gpt-4o", None),
+      ("mistral-large", "mistral-large", None)]),
     ("summarize-bench", "summarize", 25, "Ticket transcripts with reference summaries",
-     [("haiku", "claude-3-haiku"), ("flash", "gemini-1.5-flash")]),
+     [("haiku", "claude-3-haiku", None), ("flash", "gemini-1.5-flash", None)]),
     ("intent-classification", "classify", 50, "Messages labelled with their intent",
-     [("classifier-v1", None), ("classifier-v2", None)]),
+     [("classify-intent-v1", None, 1), ("classify-intent-v2", None, 2)]),
 ]
 
 
@@ -103,11 +104,13 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
     sess_first = np.full(n_sess, ctx.end_us, dtype=np.int64)
     np.minimum.at(sess_first, sess_idx[sess_idx >= 0], tr["ts"][sess_idx >= 0])
     q_traces = rng.choice(n, size=min(60, n), replace=False)
+    q_obs = rng.choice(n, size=min(15, n), replace=False)  # traces whose main generation is queued
     q_sess = rng.choice(n_sess, size=min(30, n_sess), replace=False) if n_sess else np.zeros(0, np.int64)
-    q_done_t = rng.random(len(q_traces)) < 0.6
-    q_done_s = rng.random(len(q_sess)) < 0.6
-    _insert_queue_items(cur, ctx, queue_ids, trace_ids, sess_pool, q_traces, q_sess, q_done_t, q_done_s,
-                        tr["ts"], sess_first)
+    q_done_t, q_done_o, q_done_s = (rng.random(len(x)) < 0.6 for x in (q_traces, q_obs, q_sess))
+    at_t, at_o, at_s = _insert_queue_items(cur, ctx, [
+        (queue_ids[0], "TRACE", [trace_ids[i].decode() for i in q_traces], tr["ts"][q_traces], q_done_t),
+        (queue_ids[0], "OBSERVATION", [obs_ids[main[i]].decode() for i in q_obs], tr["ts"][q_obs], q_done_o),
+        (queue_ids[1], "SESSION", [sess_pool[i] for i in q_sess], sess_first[q_sess], q_done_s)])
 
     s = Scores()
     delay = lambda lo, hi, k: rng.integers(lo * US, hi * US, size=k)  # noqa: E731
@@ -141,17 +144,20 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
     t = np.concatenate([q_traces[q_done_t], extra])
     queue = np.concatenate([np.zeros(int(q_done_t.sum()), np.int64), np.full(len(extra), -1)])
     ok = rng.random(len(t)) < np.clip(quality[t] + 0.15, 0, 1)
+    when = np.concatenate([at_t[q_done_t], ctx.before_end(tr["ts"][extra], delay(3600, 2 * 86400, len(extra)))])
     s.add("correctness", "ANNOTATION", len(t), trace=t, value=ok.astype(float), string=ok.astype(np.int64),
-          ts=ctx.before_end(tr["ts"][t], delay(3600, 2 * 86400, len(t))), queue=queue,
+          ts=when, queue=queue,
           author=rng.integers(0, len(ANNOTATORS), len(t)),
           comment=np.where(~ok, rng.integers(1, 3, len(t)), -1))
-    # tone (ANNOTATION) on the main generation
-    t = np.nonzero(rng.random(n) < 0.03)[0]
+    # tone (ANNOTATION) on the main generation: completed queue items + ad-hoc reviews
+    extra = np.nonzero(rng.random(n) < 0.03)[0]
+    t = np.concatenate([q_obs[q_done_o], extra])
+    queue = np.concatenate([np.zeros(int(q_done_o.sum()), np.int64), np.full(len(extra), -1)])
+    when = np.concatenate([at_o[q_done_o], ctx.before_end(tr["ts"][extra], delay(3600, 3 * 86400, len(extra)))])
     z = quality[t] + rng.normal(0, 0.2, len(t))
     tone = np.where(z > 0.75, 0, np.where(z > 0.5, 1, np.where(z > 0.3, 2, 3)))
     s.add("tone", "ANNOTATION", len(t), trace=t, obs=main[t], value=tone.astype(float), string=TONE0 + tone,
-          ts=ctx.before_end(tr["ts"][t], delay(3600, 3 * 86400, len(t))),
-          author=rng.integers(0, len(ANNOTATORS), len(t)))
+          ts=when, queue=queue, author=rng.integers(0, len(ANNOTATORS), len(t)))
     # answer-relevance: the archived config still has old scores (first week only)
     t = np.nonzero((tr["frac"] < 0.2) & (rng.random(n) < 0.1))[0]
     s.add("answer-relevance", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t] + 0.05, 0, 1), 3),
@@ -167,30 +173,32 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
         ss = np.concatenate([q_sess[q_done_s], extra])
         queue = np.concatenate([np.ones(int(q_done_s.sum()), np.int64), np.full(len(extra), -1)])
         val = np.clip(np.round(1 + 4 * (sq[ss] / np.maximum(cnt[ss], 1)) + rng.normal(0, 0.5, len(ss))), 1, 5)
-        s.add("session-satisfaction", "ANNOTATION", len(ss), session=ss, value=val, queue=queue,
-              ts=ctx.before_end(sess_first[ss], delay(3600, 2 * 86400, len(ss))),
+        when = np.concatenate([at_s[q_done_s], ctx.before_end(sess_first[extra], delay(3600, 2 * 86400, len(extra)))])
+        s.add("session-satisfaction", "ANNOTATION", len(ss), session=ss, value=val, queue=queue, ts=when,
               author=rng.integers(0, len(ANNOTATORS), len(ss)))
     run_ids = _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s)
     _insert_scores(cur, ctx, s.merged(), cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool, tr)
     _insert_comments(cur, ctx, tr, obs, trace_ids, obs_ids, sess_pool, sess_first)
 
 
-def _insert_queue_items(cur, ctx, queue_ids, trace_ids, sess_pool, q_traces, q_sess, done_t, done_s,
-                        ts, sess_first) -> None:
+def _insert_queue_items(cur, ctx, groups: list[tuple]) -> list[np.ndarray]:
+    """Queue items from ``(queue id, object type, object ids, object time, completed mask)`` groups.
+
+    Returns the completion time of every item, group by group (the annotation
+    scores of completed items carry it as their timestamp).
+    """
     rng = ctx.rng
-    objs = [trace_ids[i].decode() for i in q_traces] + [sess_pool[i] for i in q_sess]
-    types = ["TRACE"] * len(q_traces) + ["SESSION"] * len(q_sess)
-    queues = [queue_ids[0]] * len(q_traces) + [queue_ids[1]] * len(q_sess)
-    base = np.concatenate([ts[q_traces], sess_first[q_sess]])
-    created = ctx.before_end(base, rng.integers(600 * US, 86400 * US, size=len(base)))
-    done_at = ctx.before_end(created, rng.integers(3600 * US, 2 * 86400 * US, size=len(base)))
-    done = np.concatenate([done_t, done_s])
-    ids = gio.to_str(gio.uuid_ids(rng, len(objs)))
-    rows = [[ids[i], ctx.project_id, queues[i], objs[i], types[i], "COMPLETED" if done[i] else "PENDING",
-             ctx.ts(done_at[i]) if done[i] else None, ctx.ts(created[i]),
-             ctx.ts(done_at[i] if done[i] else created[i])] for i in range(len(objs))]
-    if rows:
-        gio.insert_rows(cur, "annotation_queue_items", rows)
+    rows, done_times = [], []
+    for queue, otype, objs, base, done in groups:
+        ids = gio.to_str(gio.uuid_ids(rng, len(objs)))
+        created = ctx.before_end(base, rng.integers(600 * US, 86400 * US, size=len(base)))
+        done_at = ctx.before_end(created, rng.integers(3600 * US, 2 * 86400 * US, size=len(base)))
+        done_times.append(done_at)
+        rows += [[ids[i], ctx.project_id, queue, objs[i], otype, "COMPLETED" if done[i] else "PENDING",
+                  ctx.ts(done_at[i]) if done[i] else None, ctx.ts(created[i]),
+                  ctx.ts(done_at[i] if done[i] else created[i])] for i in range(len(objs))]
+    gio.insert_rows(cur, "annotation_queue_items", rows)
+    return done_times
 
 
 def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s: Scores) -> list[str]:
@@ -229,19 +237,21 @@ def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s: Scores) 
                          obs_ids[main[src[i]]].decode() if has_src[i] and tname == "rag-query" else None,
                          t_item, t_item])
         gio.insert_rows(cur, "dataset_items", rows)
-        for r, (rname, model) in enumerate(runs):
+        for r, (rname, model, pversion) in enumerate(runs):
             rid = gio.to_str(gio.uuid_ids(rng, 1))[0]
             run_ids.append(rid)
             frac = 0.3 + 0.6 * r / max(len(runs) - 1, 1)
             rt = ctx.start_us + int(span * frac)
             gio.insert_rows(cur, "dataset_runs", [[
-                rid, ctx.project_id, did, dname, rname, f"Run of {dname} with {model or 'the default model'}",
-                cat.dumps({"model": model, "run": r + 1}), ctx.ts(rt), ctx.ts(rt)]])
-            cand = pool
+                rid, ctx.project_id, did, dname, rname,
+                f"{dname} with " + (model or f"prompt version {pversion}"),
+                cat.dumps({"model": model, "prompt_version": pversion}), ctx.ts(rt), ctx.ts(rt)]])
+            keep = np.ones(len(pool), dtype=bool)
             if model is not None:
-                match = pool[main_model[pool] == cat.MODEL_INDEX[model]]
-                cand = match if len(match) else pool
-            chosen = rng.choice(cand, size=n_items, replace=len(cand) < n_items)
+                keep &= main_model[pool] == cat.MODEL_INDEX[model]
+            if pversion is not None:
+                keep &= obs["pversion"][main[pool]] == pversion
+            chosen = _pick_run_traces(rng, pool[keep] if keep.any() else pool, qs, tr["question"])
             ri_ids = gio.to_str(gio.uuid_ids(rng, n_items))
             t_run = ctx.ts(rt)
             gio.insert_rows(cur, "dataset_run_items", [
@@ -252,6 +262,21 @@ def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s: Scores) 
                   string=ok.astype(np.int64), evaluator=3, run=len(run_ids) - 1,
                   ts=ctx.before_end(np.full(n_items, rt), rng.integers(US, 600 * US, n_items)))
     return run_ids
+
+
+def _pick_run_traces(rng, cand: np.ndarray, item_q: np.ndarray, trace_q: np.ndarray) -> np.ndarray:
+    """One trace per dataset item: an unused candidate asking the item's question if possible."""
+    perm = rng.permutation(cand)
+    used = np.zeros(len(perm), dtype=bool)
+    out = np.empty(len(item_q), dtype=np.int64)
+    for i, q in enumerate(item_q):
+        free = np.nonzero(~used & (trace_q[perm] == q))[0]
+        if not len(free):
+            free = np.nonzero(~used)[0]
+        j = free[0] if len(free) else i % len(perm)
+        used[j] = True
+        out[i] = perm[j]
+    return out
 
 
 def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool, tr) -> None:
@@ -299,10 +324,11 @@ def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, o
 def _insert_comments(cur, ctx, tr, obs, trace_ids, obs_ids, sess_pool, sess_first) -> None:
     rng = ctx.rng
     n = len(tr["ts"])
-    # At least one trace and one observation comment, so small stores have every kind.
+    # At least one comment of each kind, so small stores have every kind.
     t = np.union1d(np.nonzero(rng.random(n) < 0.015)[0], [n - 1])
     o = obs["main_row"][np.union1d(np.nonzero(rng.random(n) < 0.005)[0], [0])]
-    ss = np.nonzero(rng.random(len(sess_pool)) < 0.03)[0] if sess_pool else np.zeros(0, np.int64)
+    ss = np.union1d(np.nonzero(rng.random(len(sess_pool)) < 0.03)[0], [0]) if sess_pool \
+        else np.zeros(0, np.int64)
     objs = ([("TRACE", trace_ids[i].decode(), tr["ts"][i]) for i in t]
             + [("OBSERVATION", obs_ids[i].decode(), obs["start"][i]) for i in o]
             + [("SESSION", sess_pool[i], sess_first[i]) for i in ss])

@@ -273,6 +273,13 @@ def test_prompts_models_sessions_datasets(small):
     assert {r["status"] for r in store.fetch("SELECT DISTINCT status FROM annotation_queue_items")} == {
         "PENDING", "COMPLETED"}
     assert one(store, "SELECT count(*) FROM annotation_queues") == 2
+    assert {r["object_type"] for r in store.fetch("SELECT DISTINCT object_type FROM annotation_queue_items")} == {
+        "TRACE", "OBSERVATION", "SESSION"}
+    # an annotation made through a queue is timestamped when its item was completed
+    assert one(store, """SELECT count(*) FROM scores s JOIN annotation_queue_items q
+        ON q.queue_id = s.queue_id AND q.object_id = coalesce(s.observation_id, s.trace_id, s.session_id)
+        WHERE q.status = 'COMPLETED' AND s.timestamp = q.completed_at""") == one(
+        store, "SELECT count(*) FROM scores WHERE queue_id IS NOT NULL") > 0
     assert {r["object_type"] for r in store.fetch("SELECT DISTINCT object_type FROM comments")} == {
         "TRACE", "OBSERVATION", "SESSION"}
 
@@ -311,5 +318,12 @@ def test_patterns_for_analyses(medium):
         FROM scores s JOIN observations o ON o.trace_id = s.trace_id AND o.name = 'chat-completion'
         WHERE s.name = 'helpfulness' GROUP BY 1""")}
     assert by_version[max(by_version)] > by_version[1] + 0.05
+    match = one(medium, """SELECT avg(CASE WHEN json_extract_string(i.input, '$.question')
+        = json_extract_string(t.input, '$.query') THEN 1 ELSE 0 END) FROM dataset_run_items r
+        JOIN dataset_items i ON i.id = r.dataset_item_id JOIN traces t ON t.id = r.trace_id""")
+    assert match > 0.75  # small candidate pools (model x question) in a 3,000-trace store
+    runs = {r["name"]: r["v"] for r in medium.fetch("""SELECT d.name, avg(s.value) AS v FROM scores s
+        JOIN dataset_runs d ON d.id = s.dataset_run_id WHERE s.name = 'exact-match' GROUP BY 1""")}
+    assert len(runs) == 9 and runs["gpt-4o-baseline"] > runs["gpt-4o-mini-candidate"]
     envs = {r["environment"] for r in medium.fetch("SELECT DISTINCT environment FROM traces")}
     assert envs == {"production", "staging", "development"}
