@@ -62,6 +62,13 @@ def chart(result: pd.DataFrame, *, metric: str | None = None, top: int = 8,
     ------
     ValueError
         If the frame has no metric column, or ``metric`` is not one of them.
+
+    Examples
+    --------
+    >>> q = MetricsQuery("observations").measure("totalCost", "sum").by("providedModelName").every("day")
+    >>> result = lf.read_metrics(q.between("2026-10-25", "2026-11-01"))
+    >>> chart(result)                     # one line per model, top 8 + "other (k)"
+    >>> chart(result, metric="sum_totalCost", top=3, title="Spend")
     """
     attrs: Mapping[str, Any] = dict(result.attrs or {})
     r = cf.roles(result)
@@ -75,7 +82,7 @@ def chart(result: pd.DataFrame, *, metric: str | None = None, top: int = 8,
     if result.empty:
         return ck.empty_chart(title or _default_title(chosen, r.dimensions, attrs))
     if chosen.aggregation == "histogram":
-        return _histogram(result, r, chosen, attrs, title, subtitle)
+        return _histogram(result, r, chosen, attrs, title, subtitle, top)
     if r.time:
         return _time_series(result, r, metric, attrs, title, subtitle, top)
     if not r.dimensions:
@@ -237,7 +244,7 @@ def _heatmap(df: pd.DataFrame, r: cf.Roles, m: cf.MetricColumn, attrs: Mapping[s
 
 
 def _histogram(df: pd.DataFrame, r: cf.Roles, m: cf.MetricColumn, attrs: Mapping[str, Any],
-               title: str | None, subtitle: str | None) -> alt.TopLevelMixin:
+               title: str | None, subtitle: str | None, top: int) -> alt.TopLevelMixin:
     frame = df
     dims = r.dimensions
     if r.time:
@@ -246,6 +253,11 @@ def _histogram(df: pd.DataFrame, r: cf.Roles, m: cf.MetricColumn, attrs: Mapping
     long = cf.histogram_long(frame, m.column, dims)
     if long.empty:
         return ck.empty_chart(title or _default_title(m, r.dimensions, attrs))
+    totals = long.groupby("series", sort=False)["height"].sum().sort_values(ascending=False, kind="stable")
+    if len(totals) > top:
+        # overlaid histograms stop being readable long before the row limit: keep the biggest
+        long = long[long["series"].isin(totals.index[:top])]
+        subtitle = " · ".join(x for x in (subtitle, f"{top} largest of {len(totals)} histograms") if x)
     # a histogram of a measure is in the measure's unit: histogram_latency → ms
     unit = cf.unit_for(m.column, attrs)
     factor, shown = cf.display_scale(long["upper"], unit)

@@ -8,6 +8,7 @@ problems of each row are shown beside it.
 from __future__ import annotations
 
 import html
+import json
 from typing import Callable, Sequence
 
 import ipywidgets as w
@@ -91,6 +92,14 @@ class FilterBuilder(w.VBox):
         The filter JSON list (rows without a column are skipped).
     code : str
         Python rebuilding the list with ``lfnb.Filter``.
+
+    Examples
+    --------
+    >>> fb = FilterBuilder("observations_v2")
+    >>> fb.add("level"); fb.set_row(0, value="ERROR")
+    >>> fb.filters
+    [{'type': 'stringOptions', 'column': 'level', 'operator': 'any of', 'value': ['ERROR']}]
+    >>> obs = lf.read_observations("2026-10-25", "2026-11-01", filter=fb.filters)
     """
 
     def __init__(self, target: str = "observations_v2", filters: Sequence[dict] = (), *,
@@ -125,6 +134,11 @@ class FilterBuilder(w.VBox):
     @property
     def filters(self) -> list[dict]:
         return fs.conditions(self._state)
+
+    @property
+    def json(self) -> str:
+        """The filter list as JSON text (the value of a ``filter=`` query parameter)."""
+        return json.dumps(self.filters)
 
     @property
     def code(self) -> str:

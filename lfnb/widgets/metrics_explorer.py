@@ -60,6 +60,15 @@ class MetricsExplorer(w.VBox):
         Python building and running the same query.
     result : DataFrame or None
         The last result; ``chart`` the chart drawn from it; ``error`` the last error text.
+
+    Examples
+    --------
+    >>> from lfnb.widgets import MetricsExplorer
+    >>> me = MetricsExplorer(lf)                       # nothing is sent yet
+    >>> me.measures_w.value = ("totalCost",); me.dimensions_w.value = ("providedModelName",)
+    >>> me.run()                                       # or press Run
+    >>> saved = me.query                               # a plain dict: json.dump it
+    >>> MetricsExplorer(lf, query=saved)               # … and reload it later
     """
 
     def __init__(self, lf: Any = None, *, run: Callable[[dict, str], pd.DataFrame] | None = None,
@@ -88,6 +97,8 @@ class MetricsExplorer(w.VBox):
                                        on_change=lambda _: self._changed())
         self.limit_w = w.BoundedIntText(description="row limit", min=0, max=1000, value=0,
                                         tooltip="0 = server default (v2: 100)")
+        self.bins_w = w.BoundedIntText(description="bins", min=0, max=100, value=0,
+                                       tooltip="histogram bins; 0 = server default (10)")
         self.order_w = w.Dropdown(description="order by")
         self.direction_w = w.ToggleButtons(options=["desc", "asc"], value="desc", style={"button_width": "50px"})
         self.json_w = w.HTML()
@@ -98,7 +109,7 @@ class MetricsExplorer(w.VBox):
         self.table_w = w.HTML()
         self.chart_w = w.Output()
         for ctl in (self.version_w, self.view_w, self.measures_w, self.aggregations_w, self.dimensions_w,
-                    self.granularity_w, self.limit_w, self.order_w, self.direction_w):
+                    self.granularity_w, self.limit_w, self.bins_w, self.order_w, self.direction_w):
             ctl.observe(lambda _: self._changed(), names="value")
 
         preview = w.Tab(children=[self.json_w, self.code_w])
@@ -107,7 +118,7 @@ class MetricsExplorer(w.VBox):
         super().__init__([
             w.HBox([self.version_w, self.view_w]),
             w.HBox([self.measures_w, self.aggregations_w, self.dimensions_w]),
-            w.HBox([self.granularity_w, self.limit_w]),
+            w.HBox([self.granularity_w, self.limit_w, self.bins_w]),
             self.time_w,
             w.HTML("<b>filters</b>"), self.filters_w,
             w.HBox([self.order_w, self.direction_w]),
@@ -168,6 +179,7 @@ class MetricsExplorer(w.VBox):
             if self.filters_w.target != target or self.filters_w.filters != list(s.filters):
                 self.filters_w.state = ms.filter_state(s)  # its on_change is ignored while syncing
             self.limit_w.value = s.row_limit or 0
+            self.bins_w.value = s.bins or 0
             self.order_w.options = [("(default)", None)] + [(f, f) for f in ms.order_choices(s)]
             first = s.order_by[0] if s.order_by else (None, "desc")
             self.order_w.value = first[0] if first[0] in ms.order_choices(s) else None
@@ -192,7 +204,8 @@ class MetricsExplorer(w.VBox):
             + tuple(s.order_by[1:])
         s = replace(s, dimensions=tuple(self.dimensions_w.value), granularity=self.granularity_w.value,
                     time_range=time_range, from_time=start, to_time=end,
-                    filters=tuple(self.filters_w.filters), row_limit=self.limit_w.value or None, order_by=order)
+                    filters=tuple(self.filters_w.filters), row_limit=self.limit_w.value or None,
+                    bins=self.bins_w.value or None, order_by=order)
         allowed = set(ms.order_choices(s))
         return replace(s, order_by=tuple(o for o in s.order_by if o[0] in allowed))
 

@@ -341,3 +341,11 @@ def test_score_distribution_numeric_and_categorical():
     assert len(both["vconcat"]) == 2
     with pytest.raises(ValueError, match="no scores named 'nope'; names are q, verdict"):
         lc.score_distribution(scores, "nope")
+
+
+def test_many_histograms_keep_the_largest():
+    df = pd.DataFrame({"name": [f"n{i}" for i in range(12)],
+                       "histogram_latency": [[[0, 10, float(i)], [10, 20, 1.0]] for i in range(12)]})
+    c = lc.chart(df, top=3)
+    assert {r["series"] for r in data_of(c)} == {"n11", "n10", "n9"}
+    assert c.to_dict()["title"]["subtitle"] == "3 largest of 12 histograms"

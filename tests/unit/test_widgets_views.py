@@ -281,3 +281,18 @@ def test_explorer_chart_for_edge_results(rows):
     me.granularity_w.value = None
     me.run()
     assert me.result is frame and me.chart is not None and len(me.chart_w.outputs) == 1
+
+
+def test_metrics_explorer_histogram_bins_and_filter_json():
+    me = MetricsExplorer(now=clock)
+    me.measures_w.value = ("latency",)
+    me.aggregations_w.value = ("histogram",)
+    me.granularity_w.value = None
+    me.bins_w.value = 20
+    assert me.query["metrics"] == [{"measure": "latency", "aggregation": "histogram"}]
+    assert me.query["config"] == {"bins": 20} and me.issues == []
+    assert "histogram_latency" not in [v for _, v in me.order_w.options]  # not orderable
+    fb = FilterBuilder("scores")
+    fb.add("value")
+    fb.set_row(0, operator=">=", value="0.5")
+    assert fb.json == '[{"type": "number", "column": "value", "operator": ">=", "value": 0.5}]'
