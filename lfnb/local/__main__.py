@@ -82,7 +82,10 @@ def _serve(args: argparse.Namespace) -> int:
                   f"export LANGFUSE_PUBLIC_KEY={server.public_key}\n"
                   f"export LANGFUSE_SECRET_KEY={secret}", flush=True)
             print(f"lfnb.local ready at {server.base_url}", flush=True)
-            stop.wait()
+            # Wake up now and then: a signal may be delivered to a worker thread, and Python runs
+            # the handler only when the main thread executes bytecode again.
+            while not stop.wait(0.2):
+                pass
     except (FaultSpecError, ValueError) as exc:
         print(f"lfnb.local serve: {exc}", file=sys.stderr)
         return 2
