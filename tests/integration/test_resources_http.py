@@ -124,3 +124,42 @@ def test_writes_over_http():
 
         sdk(server).api.scores.create(request=[CreateScoreRequest(name="batch", value=1.0, trace_id=trace)])
         assert [r["name"] for r in server.store.fetch("SELECT name FROM scores WHERE name = 'batch'")] == ["batch"]
+
+
+def test_concurrent_writes_and_reads():
+    """8 threads each post 15 scores while others page through v3: every write lands once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lfnb.local import serve
+
+    with serve(port=0, generation="both", seed=4, traces=10, days=1, public_key="pk-lf-conc",
+               secret_key="sk-lf-conc", anchor=datetime(2026, 11, 1, tzinfo=timezone.utc)) as server:
+        auth = (server.public_key, server.secret_key)
+        trace = server.store.fetch("SELECT id FROM traces ORDER BY id LIMIT 1")[0]["id"]
+        before = server.store.count("scores")
+
+        def writer(n: int) -> list[str]:
+            with requests.Session() as session:
+                out = []
+                for i in range(15):
+                    r = session.post(server.base_url + "/api/public/scores", auth=auth, timeout=30,
+                                     json={"name": f"conc-{n}", "value": i, "traceId": trace})
+                    assert r.status_code == 200, r.text
+                    out.append(r.json()["id"])
+                return out
+
+        def reader(_: int) -> int:
+            r = requests.get(server.base_url + "/api/public/v3/scores", params={"limit": 100}, auth=auth, timeout=30)
+            assert r.status_code == 200
+            return len(r.json()["data"])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            writes = [pool.submit(writer, n) for n in range(8)]
+            reads = [pool.submit(reader, n) for n in range(8)]
+            created = [sid for f in writes for sid in f.result()]
+            assert all(f.result() > 0 for f in reads)
+        assert len(set(created)) == 120
+        assert server.store.count("scores") == before + 120
+        got = requests.get(server.base_url + "/api/public/v2/scores", params={"name": "conc-3", "limit": 100},
+                           auth=auth, timeout=30).json()
+        assert sorted(d["value"] for d in got["data"]) == list(range(15))
