@@ -139,6 +139,8 @@ def tokens_by_model(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
     Metrics result: ``sum_inputTokens`` / ``sum_outputTokens`` (else
     ``sum_totalTokens``) by its first dimension.
     """
+    if df.empty:
+        return ck.empty_chart("Tokens by model")
     if _is_metrics(df):
         model = _need(df, "tokens_by_model", list(_MODEL_COLUMNS) + list(cf.roles(df).dimensions))
         parts = {"input": "sum_inputTokens", "output": "sum_outputTokens"}
@@ -170,6 +172,8 @@ def error_rate_over_time(df: pd.DataFrame, *, granularity: str = "auto",
     Accepts raw observations (``startTime``, ``level``) or a metrics result
     with ``time_dimension``, a ``level`` dimension and a ``count`` metric.
     """
+    if df.empty:
+        return ck.empty_chart("Error rate over time")
     if _is_metrics(df):
         count = _metric_column(df, ("count",), "error_rate_over_time")
         _need(df, "error_rate_over_time", ("level",))
@@ -254,6 +258,8 @@ def top_by_cost(df: pd.DataFrame, *, by: str = "userId", n: int = 10) -> alt.Cha
     Raw observations / traces: ``totalCost`` summed per ``by``. Metrics
     result: its ``*_totalCost`` column per its dimension ``by``.
     """
+    if df.empty:
+        return ck.empty_chart(f"Top {by} by cost")
     if _is_metrics(df):
         cost = _metric_column(df, ("totalCost",), "top_by_cost")
     else:

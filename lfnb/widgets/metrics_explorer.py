@@ -83,6 +83,7 @@ class MetricsExplorer(w.VBox):
         self.chart: Any = None
         self.error: str | None = None
         self._syncing = False
+        self._shown_selection: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         self._state = ms.MetricsState(version=version)
 
         self.version_w = w.ToggleButtons(options=[("v2 metrics", "v2"), ("v1 metrics", "v1")], value=version)
@@ -171,6 +172,7 @@ class MetricsExplorer(w.VBox):
             self.measures_w.value = tuple(m for m in measures if m in self.measures_w.options)
             self.aggregations_w.options = metrics_schemas.aggregations()
             self.aggregations_w.value = tuple(aggs)
+            self._shown_selection = (tuple(self.measures_w.value), tuple(self.aggregations_w.value))
             self.dimensions_w.options = ms.dimension_choices(s.version, s.view)
             self.dimensions_w.value = tuple(d for d in s.dimensions if d in self.dimensions_w.options)
             self.granularity_w.value = s.granularity
@@ -194,10 +196,10 @@ class MetricsExplorer(w.VBox):
             view = "observations"
         if (version, view) != (s.version, s.view):
             return ms.with_view(s, view, version)
-        measures, aggs = list(self.measures_w.value), list(self.aggregations_w.value)
-        current = {(m, a) for m, a in s.metrics}
-        pairs = ms.metric_pairs(version, view, measures, aggs)
-        if set(pairs) != current:  # the user changed a selection: measures × aggregations
+        measures, aggs = tuple(self.measures_w.value), tuple(self.aggregations_w.value)
+        # a loaded query may hold pairs that are not a full cross product (sum of cost, p95 of
+        # latency): keep them until the user touches the measure or aggregation selection
+        if (measures, aggs) != self._shown_selection:
             s = ms.with_measures(s, measures, aggs)
         time_range, start, end = self.time_w.get()
         order = () if self.order_w.value is None else ((self.order_w.value, self.direction_w.value),) \

@@ -349,3 +349,12 @@ def test_many_histograms_keep_the_largest():
     c = lc.chart(df, top=3)
     assert {r["series"] for r in data_of(c)} == {"n11", "n10", "n9"}
     assert c.to_dict()["title"]["subtitle"] == "3 largest of 12 histograms"
+
+
+@pytest.mark.parametrize("helper", ["cost_over_time", "latency_percentiles", "tokens_by_model",
+                                    "error_rate_over_time", "top_by_cost"])
+def test_named_charts_of_an_empty_frame_say_no_data(helper):
+    spec = getattr(lc, helper)(raw_observations().iloc[:0]).to_dict()
+    assert spec["mark"]["type"] == "text"
+    (rows,) = spec["datasets"].values()
+    assert rows == [{"message": "No data"}]

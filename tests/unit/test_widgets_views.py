@@ -296,3 +296,14 @@ def test_metrics_explorer_histogram_bins_and_filter_json():
     fb.add("value")
     fb.set_row(0, operator=">=", value="0.5")
     assert fb.json == '[{"type": "number", "column": "value", "operator": ">=", "value": 0.5}]'
+
+
+def test_loaded_pairs_survive_unrelated_edits():
+    query = {"view": "observations", "dimensions": [], "filters": [], "timeDimension": None,
+             "metrics": [{"measure": "totalCost", "aggregation": "sum"}, {"measure": "latency", "aggregation": "p95"}],
+             "fromTimestamp": "2026-10-01T00:00:00Z", "toTimestamp": "2026-10-02T00:00:00Z", "orderBy": None}
+    me = MetricsExplorer(query=query, now=clock)
+    me.limit_w.value = 10
+    assert me.query["metrics"] == query["metrics"]
+    me.aggregations_w.value = ("sum", "p95", "avg")  # touching the selection: measures × aggregations
+    assert len(me.query["metrics"]) == 6
