@@ -11,7 +11,8 @@ Patterns an analysis can find (by construction):
 * traffic follows working hours (UTC) and weekdays, and grows over the range;
 * around the middle of the range the main-answer mix moves to cheaper models
   (``gpt-4o-mini`` takes over from ``gpt-4o``), lowering cost per trace;
-* release ``v1.6.0`` (last 30 % of the range) makes retrieval and tools slower;
+* release ``v1.6.0`` (last 30 % of the range; staging/development get each
+  release earlier) makes generations, retrieval and tools slower;
 * ``mistral-large`` fails about six times as often as other models, and every
   model fails more during the weekday peak (13-17 UTC);
 * quality scores depend on the main model and rise with each prompt version.

@@ -18,7 +18,7 @@ HOUR_PROFILE = np.array([0.15, 0.12, 0.10, 0.10, 0.12, 0.18, 0.30, 0.50, 0.80, 1
 WEEKEND_FACTOR = 0.35
 RELEASES = ["v1.4.0", "v1.5.0", "v1.6.0"]
 RELEASE_STARTS = [0.0, 0.4, 0.7]  # share of the range at which each release goes live
-SLOW_RELEASE = 2  # v1.6.0 made retrieval and tools slower
+SLOW_RELEASE = 2  # v1.6.0 (a new gateway) made generations, retrieval and tools slower
 ENVIRONMENTS = ["production", "staging", "development"]
 KINDS = ["span", "gen", "retr", "embed", "tool", "guard", "eval", "event"]
 
@@ -184,9 +184,9 @@ def make_observations(rng: np.random.Generator, tr: dict, prompt_created: dict) 
                 tin[:, j] = np.maximum(1, _lognormal(rng, nd.tokens[0], 0.45, N)).astype(np.int64)
                 if nd.kind == "gen":
                     tout[:, j] = np.maximum(1, _lognormal(rng, nd.tokens[1], 0.5, N)).astype(np.int64)
-                first = _lognormal(rng, 1.0, 0.35, N) * ttft_med[m]
+                first = _lognormal(rng, 1.0, 0.35, N) * ttft_med[m] * np.where(slow, 1.3, 1.0)
                 gen_ms = tout[:, j] / tps[m] * 1000.0 * _lognormal(rng, 1.0, 0.2, N)
-                gen_ms *= np.where(slow, 1.15, 1.0)
+                gen_ms *= np.where(slow, 1.4, 1.0)
                 ttft[:, j] = (first * 1000).astype(np.int64)
                 own[:, j] = ttft[:, j] + (gen_ms * 1000).astype(np.int64)
                 err_p = base_err[m] * np.where(peak[ti], 2.5, 1.0)
@@ -207,7 +207,7 @@ def make_observations(rng: np.random.Generator, tr: dict, prompt_created: dict) 
                     sig = 0.7 if nd.kind == "tool" else 0.45
                     ms = _lognormal(rng, med, sig, N)
                     if nd.kind in ("retr", "tool"):
-                        ms *= np.where(slow, 1.6, 1.0)
+                        ms *= np.where(slow, 2.2 if nd.kind == "retr" else 1.6, 1.0)
                     own[:, j] = (ms * 1000).astype(np.int64)
                 err_p = 0.006 if nd.kind in ("tool", "retr") else 0.002
                 dbg = 0.4 if nd.kind == "event" else 0.0
