@@ -17,9 +17,11 @@ Patterns an analysis can find (by construction):
   model fails more during the weekday peak (13-17 UTC);
 * quality scores depend on the main model and rise with each prompt version.
 
-Module layout: catalogues in ``generator_catalog``, traces/observations in
-``generator_traces``, string pools and ids in ``generator_io``, the small tables
-(scores, datasets, ...) in ``generator_extras``.
+Module layout: catalogues in ``generator_catalog``; trace and observation arrays
+in ``generator_traces``; ids, Arrow helpers and string pools in ``generator_io``;
+models, prompts and sessions in ``generator_extras``; scores, datasets, comments
+and annotation queues in ``generator_scores``. This module turns the arrays into
+the ``traces`` and ``observations`` tables.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
-import xxhash
 
 from lfnb.local import generator_catalog as cat
 from lfnb.local import generator_extras as extras
@@ -41,6 +42,8 @@ PROJECT_NAME = "lfnb demo"
 ORGANIZATION_ID = "lfnb-local-org"
 DEFAULT_PUBLIC_KEY = "pk-lf-local"
 DEFAULT_SECRET_KEY = "sk-lf-local"
+DEFAULT_TRACES = 5000
+DEFAULT_DAYS = 30
 
 US = gt.US
 LEVELS = ["DEFAULT", "DEBUG", "WARNING", "ERROR"]
@@ -66,7 +69,7 @@ def _epoch_us(dt: datetime) -> int:
     return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
 
 
-def generate(store: Store, *, seed: int = 0, traces: int = 5000, days: int = 30,
+def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days: int = DEFAULT_DAYS,
              anchor: datetime | None = None) -> dict[str, int]:
     """Fill every table of ``store`` with deterministic synthetic data.
 
@@ -88,6 +91,24 @@ def generate(store: Store, *, seed: int = 0, traces: int = 5000, days: int = 30,
     -------
     dict[str, int]
         Row count per table, keyed by table name.
+
+    Raises
+    ------
+    ValueError
+        If ``traces`` or ``days`` is below 1.
+
+    Notes
+    -----
+    All rows are written in one ``store.write()`` transaction: a failure leaves
+    the store empty. About 10 s of CPU for 1,000,000 observations.
+
+    Examples
+    --------
+    >>> from lfnb.local.store import Store
+    >>> store = Store()
+    >>> counts = generate(store, traces=50, days=2, anchor=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    >>> counts["traces"], counts["projects"]
+    (50, 1)
     """
     if traces < 1 or days < 1:
         raise ValueError(f"traces and days must be >= 1, got traces={traces}, days={days}")
@@ -140,9 +161,7 @@ def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
     root_end = obs["start"][root_rows] + obs["dur"][root_rows]
     main_failed = obs["level"][obs["main_row"]] == 3
     io_idx = offsets[tr["tpl"], 0] + tr["question"]
-    ctx.trace_env = tr["env"]
-    ctx.sessions = (tr["session"], sess_pool, tr["ts"])
-    ctx.users = users
+    ctx.sessions = (tr["session"], sess_pool)
     table = pa.table({
         "id": gio.arrow_str(ids),
         "name": gio.take([t.name for t in cat.TEMPLATES], tr["tpl"]),

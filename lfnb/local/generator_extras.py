@@ -1,4 +1,4 @@
-"""The generator's smaller tables: models, prompts, sessions and the rest (see generator_scores)."""
+"""The generator's shared context and its small tables: models, prompts, sessions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 import numpy as np
-import pyarrow as pa
 import xxhash
 
 from lfnb.local import generator_catalog as cat
@@ -27,9 +26,7 @@ class Context:
     start_us: int
     end_us: int
     project_id: str
-    trace_env: np.ndarray = field(default=None, repr=False)
-    sessions: tuple = field(default=None, repr=False)
-    users: list = field(default=None, repr=False)
+    sessions: tuple = field(default=None, repr=False)  # (session index per trace, session ids)
     trace_table: object = field(default=None, repr=False)  # pyarrow.Table of traces, trace-index order
 
     @cached_property

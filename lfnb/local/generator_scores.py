@@ -99,7 +99,7 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
          [cfg_ids[CFG["correctness"]], cfg_ids[CFG["tone"]]], t0, t0],
         [queue_ids[1], ctx.project_id, "session-review", "Rate whole conversations",
          [cfg_ids[CFG["session-satisfaction"]]], t0, t0]])
-    sess_idx, sess_pool, _ = ctx.sessions
+    sess_idx, sess_pool = ctx.sessions
     n_sess = len(sess_pool)
     sess_first = np.full(n_sess, ctx.end_us, dtype=np.int64)
     np.minimum.at(sess_first, sess_idx[sess_idx >= 0], tr["ts"][sess_idx >= 0])
@@ -113,7 +113,11 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
         (queue_ids[1], "SESSION", [sess_pool[i] for i in q_sess], sess_first[q_sess], q_done_s)])
 
     s = Scores()
-    delay = lambda lo, hi, k: rng.integers(lo * US, hi * US, size=k)  # noqa: E731
+
+    def delay(lo: int, hi: int, k: int) -> np.ndarray:
+        """``k`` random delays between ``lo`` and ``hi`` seconds, in microseconds."""
+        return rng.integers(lo * US, hi * US, size=k)
+
     # helpfulness: LLM judge on 45 % of traces
     t = np.nonzero(rng.random(n) < 0.45)[0]
     s.add("helpfulness", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t], 0, 1), 3),
