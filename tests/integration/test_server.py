@@ -452,3 +452,19 @@ def test_connections_have_tcp_nodelay(v4_server):
     finally:
         route.app, op.handler = saved_app, saved
     assert seen["nodelay"] == 1
+
+
+def test_busy_port_raises_oserror():
+    with serve(store=Store()) as server:
+        with pytest.raises(OSError):
+            with serve(store=Store(), port=server.port):
+                pass
+
+
+def test_bad_settings_fail_before_generating():
+    with pytest.raises(ValueError, match="unknown generation 'v5'; valid: v4, v3, both"):
+        with serve(generation="v5", traces=10**9):
+            pass
+    with pytest.raises(ValueError, match="valid plans: hobby, core, pro"):
+        with serve(rate_limit="gold", traces=10**9):
+            pass
