@@ -183,7 +183,10 @@ class LocalApi:
         body = None
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             raw_body = await request.body()
-            if raw_body.strip():
+            ctype = request.headers.get("content-type", "")
+            if raw_body and ctype and "json" not in ctype:
+                body = raw_body        # e.g. OTLP protobuf: the handler decides what it accepts
+            elif raw_body.strip():
                 try:
                     body = json.loads(raw_body)
                 except ValueError:

@@ -468,3 +468,25 @@ def test_bad_settings_fail_before_generating():
     with pytest.raises(ValueError, match="valid plans: hobby, core, pro"):
         with serve(rate_limit="gold", traces=10**9):
             pass
+
+
+def test_request_bodies(v4_server):
+    op = v4_server.app.state.lfnb.table.get("POST", "/api/public/otel/v1/traces")
+    seen = []
+
+    def echo(store, req):
+        seen.append(req.body)
+        return {"ok": True}
+
+    saved, op.handler = op.handler, echo
+    try:
+        url = v4_server.base_url + "/api/public/otel/v1/traces"
+        assert requests.post(url, auth=AUTH, json={"a": [1]}, timeout=5).status_code == 200
+        assert requests.post(url, auth=AUTH, data=b"\x0a\x01", timeout=5,
+                             headers={"Content-Type": "application/x-protobuf"}).status_code == 200
+        r = requests.post(url, auth=AUTH, data=b"{not json", timeout=5, headers={"Content-Type": "application/json"})
+    finally:
+        op.handler = saved
+    assert seen == [{"a": [1]}, b"\x0a\x01"]
+    assert r.status_code == 400
+    assert r.json() == {"message": "Invalid JSON in request body", "error": "InvalidRequestError"}
