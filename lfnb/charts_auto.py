@@ -166,7 +166,7 @@ def _time_series(df: pd.DataFrame, r: cf.Roles, metric: str | None, attrs: Mappi
         long = pd.DataFrame({"time": times, "series": cf.series_labels(df, r.dimensions),
                              "value": pd.to_numeric(df[m.column], errors="coerce").astype("Float64")})
         return series_chart(long, m, attrs, title or _default_title(m, r.dimensions, attrs), subtitle, top,
-                      color_title=", ".join(r.dimensions) or None, color=bool(r.dimensions))
+                            color_title=", ".join(r.dimensions) or None, color=bool(r.dimensions))
     groups: dict[str, list[cf.MetricColumn]] = {}
     for m in metrics:
         groups.setdefault(cf.unit_for(m.column, attrs), []).append(m)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Sequence
 
 from lfnb.metrics import MetricsQuery, query_issues
 from lfnb.metrics import schemas as metrics_schemas
@@ -24,7 +24,8 @@ from lfnb.widgets.filter_state import FilterState, condition_code, row_issues, s
 
 __all__ = ["MetricsState", "TIME_RANGES", "resolve_range", "to_query", "from_query", "query_code", "issues",
            "measure_choices", "aggregation_choices", "dimension_choices", "metric_pairs", "order_choices",
-           "with_view", "with_measures", "state_to_dict", "state_from_dict", "utc_now"]
+           "with_view", "with_measures", "state_to_dict", "state_from_dict", "utc_now", "filter_state",
+           "GRANULARITIES"]
 
 TIME_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 GRANULARITIES = ("auto", "minute", "hour", "day", "week", "month")

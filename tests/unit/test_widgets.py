@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from lfnb.errors import QueryValidationError
 from lfnb.filters import validate_filters
 from lfnb.metrics import MetricsQuery, validate_query
 from lfnb.widgets import browser_state as bs
