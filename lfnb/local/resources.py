@@ -73,6 +73,8 @@ def _routes() -> list[tuple[str, str, str, Handler]]:
         ("GET", "/api/public/projects", "projects_get", projects_get),
         ("GET", "/api/public/traces", "trace_list", _traces.trace_list),
         ("GET", "/api/public/traces/{traceId}", "trace_get", _traces.trace_get),
+        ("DELETE", "/api/public/traces/{traceId}", "trace_delete", _traces.trace_delete),
+        ("DELETE", "/api/public/traces", "trace_delete_multiple", _traces.trace_delete_multiple),
         ("GET", "/api/public/observations", "observations_get_many", _traces.observations_get_many),
         ("GET", "/api/public/observations/{observationId}", "observations_get",
          _traces.observations_get),

@@ -151,6 +151,59 @@ def prompts_create(store, req: ApiRequest) -> dict:
     return prompt_json(store.fetch("SELECT * FROM prompts WHERE id = ?", [row_id])[0])
 
 
+def prompt_version_update(store, req: ApiRequest) -> dict:
+    """``PATCH /api/public/v2/prompts/{name}/versions/{version}``: add ``newLabels`` to that
+    version (each label leaves the version that had it; ``latest`` is reserved)."""
+    body = require_body(req)
+    name = req.path_params["name"]
+    issues: list[dict] = []
+    check_fields(body, {"newLabels": ("array", True)}, issues)
+    labels = body.get("newLabels") if isinstance(body.get("newLabels"), list) else []
+    if not all(isinstance(x, str) and x for x in labels):
+        issues.append(issue("invalid_type", ["newLabels"], "newLabels must be a list of non-empty strings"))
+    elif "latest" in labels:
+        issues.append(issue("custom", ["newLabels"], "The 'latest' label is reserved and managed by Langfuse"))
+    try:
+        version = int(req.path_params["version"])
+    except ValueError:
+        version = None
+        issues.append(issue("invalid_type", ["version"], "version must be an integer"))
+    if issues:
+        raise zod_error(issues)
+    rows = store.fetch("SELECT id FROM prompts WHERE name = ? AND version = ?", [name, version])
+    if not rows:
+        raise not_found(f"Prompt not found: '{name}' with version {version}")
+    now = now_utc()
+    with store.write() as cur:
+        cur.execute("UPDATE prompts SET labels = list_filter(labels, lambda l: NOT list_contains(?, l)), "
+                    "updated_at = ? WHERE name = ? AND version <> ? AND len(list_intersect(labels, ?)) > 0",
+                    [labels, now, name, version, labels])
+        # keep the version's own labels first, then the new ones, in the order given
+        cur.execute("UPDATE prompts SET labels = list_concat(coalesce(labels, []), "
+                    "list_filter(?, lambda l: NOT list_contains(coalesce(labels, []), l))), "
+                    "updated_at = ? WHERE id = ?", [list(dict.fromkeys(labels)), now, rows[0]["id"]])
+    return prompt_json(store.fetch("SELECT * FROM prompts WHERE id = ?", [rows[0]["id"]])[0])
+
+
+def prompts_delete(store, req: ApiRequest):
+    """``DELETE /api/public/v2/prompts/{promptName}`` → 204: every version, or only those with
+    ``label`` / the given ``version``; 404 when nothing matches."""
+    name = req.path_params["promptName"]
+    issues: list[dict] = []
+    version = int_param(req, "version", issues, default=None, minimum=1)
+    if issues:
+        raise zod_error(issues)
+    where = Where().eq("name", name).eq("version", version)
+    if req.get("label"):
+        where.add("list_contains(labels, ?)", req.get("label"))
+    with store.write() as cur:
+        found = cur.execute(f"SELECT count(*) FROM prompts {where.sql()}", where.params).fetchone()[0]
+        if not found:
+            raise not_found(f"Prompt not found: '{name}'")
+        cur.execute(f"DELETE FROM prompts {where.sql()}", where.params)
+    return None
+
+
 # ---------------------------------------------------------------------------- models
 
 def model_json(row: dict) -> dict:
@@ -236,6 +289,8 @@ ROUTES = [
     ("GET", "/api/public/v2/prompts", "prompts_list", prompts_list),
     ("POST", "/api/public/v2/prompts", "prompts_create", prompts_create),
     ("GET", "/api/public/v2/prompts/{promptName}", "prompts_get", prompts_get),
+    ("DELETE", "/api/public/v2/prompts/{promptName}", "prompts_delete", prompts_delete),
+    ("PATCH", "/api/public/v2/prompts/{name}/versions/{version}", "prompt_version_update", prompt_version_update),
     ("GET", "/api/public/models", "models_list", models_list),
     ("POST", "/api/public/models", "models_create", models_create),
     ("GET", "/api/public/models/{id}", "models_get", models_get),

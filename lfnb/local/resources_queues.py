@@ -3,7 +3,8 @@
 Orders: queues ``created_at DESC, id DESC``; a queue's items ``created_at ASC, id ASC``
 (the order a reviewer works through them). Item writes: create (status PENDING by
 default), PATCH status (COMPLETED sets ``completedAt``, PENDING clears it), delete.
-Queue creation and assignments are not emulated (501 from the app).
+Queues can be created (with existing score config ids); assignments to users are not
+emulated (501 from the app).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 
 from lfnb.local.resources_common import (
     ApiRequest, Where, check_fields, enum_param, issue, iso, not_found, page_meta, page_params,
-    paged, require_body, zod_error,
+    paged, project, require_body, zod_error,
 )
 from lfnb.local.resources_writes import now_utc
 
@@ -59,6 +60,32 @@ def list_queues(store, req: ApiRequest) -> dict:
     rows, total = paged(store, "*", "annotation_queues", Where(), "created_at DESC NULLS LAST, id DESC",
                         page, limit)
     return {"data": [queue_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+
+
+def create_queue(store, req: ApiRequest) -> dict:
+    """``POST /api/public/annotation-queues``: ``name`` plus existing ``scoreConfigIds``."""
+    body = require_body(req)
+    issues: list[dict] = []
+    check_fields(body, {"name": ("string", True), "description": ("string", False),
+                        "scoreConfigIds": ("array", True)}, issues)
+    config_ids = body.get("scoreConfigIds") if isinstance(body.get("scoreConfigIds"), list) else []
+    if not all(isinstance(c, str) for c in config_ids):
+        issues.append(issue("invalid_type", ["scoreConfigIds"], "scoreConfigIds must be a list of strings"))
+    elif config_ids:
+        known = {r["id"] for r in store.fetch("SELECT id FROM score_configs WHERE id IN (SELECT unnest(?))",
+                                              [config_ids])}
+        unknown = [c for c in config_ids if c not in known]
+        if unknown:
+            issues.append(issue("custom", ["scoreConfigIds"], f"Unknown score config id(s): {', '.join(unknown)}"))
+    if issues:
+        raise zod_error(issues)
+    now = now_utc()
+    row_id = str(uuid.uuid4())
+    with store.write() as cur:
+        cur.execute("INSERT INTO annotation_queues (id, project_id, name, description, score_config_ids, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [row_id, project(store)["id"], body["name"], body.get("description"), config_ids, now, now])
+    return queue_json(_queue(store, row_id))
 
 
 def get_queue(store, req: ApiRequest) -> dict:
@@ -143,6 +170,7 @@ def delete_queue_item(store, req: ApiRequest) -> dict:
 _Q = "/api/public/annotation-queues"
 ROUTES = [
     ("GET", _Q, "annotation_queues_list_queues", list_queues),
+    ("POST", _Q, "annotation_queues_create_queue", create_queue),
     ("GET", _Q + "/{queueId}", "annotation_queues_get_queue", get_queue),
     ("GET", _Q + "/{queueId}/items", "annotation_queues_list_queue_items", list_queue_items),
     ("POST", _Q + "/{queueId}/items", "annotation_queues_create_queue_item", create_queue_item),

@@ -26,7 +26,7 @@ from lfnb.local.resources_render import (
 )
 
 __all__ = ["trace_list", "trace_get", "observations_get_many", "observations_get",
-           "sessions_list", "sessions_get", "TRACE_FIELD_GROUPS", "OBSERVATION_TYPES"]
+           "sessions_list", "sessions_get", "trace_delete", "trace_delete_multiple", "TRACE_FIELD_GROUPS", "OBSERVATION_TYPES"]
 
 TRACE_FIELD_GROUPS = ("core", "io", "scores", "observations", "metrics")
 TRACE_ORDER_COLUMNS = {
@@ -225,3 +225,35 @@ def sessions_get(store, req: ApiRequest) -> dict:
     out = session_json(rows[0])
     out["traces"] = [trace_json(t) for t in traces]
     return out
+
+
+# ---------------------------------------------------------------------------- deletes
+
+def _delete_traces(store, trace_ids: list[str]) -> int:
+    """Delete traces with their observations and trace-level scores; the number of traces deleted."""
+    with store.write() as cur:
+        found = cur.execute("SELECT count(*) FROM traces WHERE id IN (SELECT unnest(?))", [trace_ids]).fetchone()[0]
+        for table in ("observations", "scores"):
+            # table names come from this fixed tuple; ids are bound
+            cur.execute(f"DELETE FROM {table} WHERE trace_id IN (SELECT unnest(?))", [trace_ids])
+        cur.execute("DELETE FROM traces WHERE id IN (SELECT unnest(?))", [trace_ids])
+    return found
+
+
+def trace_delete(store, req: ApiRequest) -> dict:
+    """``DELETE /api/public/traces/{traceId}`` (``DeleteTraceResponse``); 404 when absent."""
+    trace_id = req.path_params["traceId"]
+    if not _delete_traces(store, [trace_id]):
+        raise not_found("Trace not found within authorized project")
+    return {"message": "Trace deleted successfully"}
+
+
+def trace_delete_multiple(store, req: ApiRequest) -> dict:
+    """``DELETE /api/public/traces`` with ``{"traceIds": [...]}``; unknown ids are ignored."""
+    body = req.body if isinstance(req.body, dict) else {}
+    ids = body.get("traceIds")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise zod_error([issue("invalid_type", ["traceIds"], "traceIds must be a non-empty list of trace id strings",
+                               expected="array")])
+    _delete_traces(store, ids)
+    return {"message": "Traces deleted successfully"}

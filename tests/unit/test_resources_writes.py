@@ -327,3 +327,55 @@ def test_annotation_queue_items(mini, openapi):
     assert issues(problem(mini, "annotation_queues_create_queue_item", body={"objectId": "t01", "objectType": "X"},
                           queueId="q1")) == [
         (["objectType"], 'Invalid option: expected one of "TRACE"|"OBSERVATION"|"SESSION"')]
+
+
+# ---------------------------------------------------------------------------- more writes
+
+def test_prompt_version_update_and_delete(mini, openapi):
+    for text in ("a", "b", "c"):
+        post(mini, "prompts_create", {"name": "p", "prompt": text})
+    post(mini, "prompts_create", {"name": "keep", "prompt": "k", "labels": ["production"]})
+    out = call(mini, "prompt_version_update", (), {"newLabels": ["production", "staging"]}, name="p", version="2")
+    check(openapi, "prompt_version_update", out, name="p", version="2")
+    assert (out["version"], out["labels"]) == (2, ["production", "staging"])
+    call(mini, "prompt_version_update", (), {"newLabels": ["staging"]}, name="p", version="1")
+    assert call(mini, "prompts_get", {"version": "2"}, promptName="p")["labels"] == ["production"]
+    assert call(mini, "prompts_get", {"label": "staging"}, promptName="p")["version"] == 1
+    assert call(mini, "prompts_get", promptName="keep")["labels"] == ["production", "latest"]
+    assert issues(problem(mini, "prompt_version_update", body={"newLabels": ["latest"]}, name="p", version="1")) == [
+        (["newLabels"], "The 'latest' label is reserved and managed by Langfuse")]
+    assert problem(mini, "prompt_version_update", body={"newLabels": ["x"]}, name="p", version="9").status == 404
+    assert call(mini, "prompts_delete", {"label": "staging"}, promptName="p") is None
+    assert [r["version"] for r in mini.fetch("SELECT version FROM prompts WHERE name = 'p' ORDER BY 1")] == [2, 3]
+    assert call(mini, "prompts_delete", {"version": "3"}, promptName="p") is None
+    assert call(mini, "prompts_delete", promptName="p") is None
+    assert mini.fetch("SELECT count(*) AS n FROM prompts WHERE name = 'p'")[0]["n"] == 0
+    assert problem(mini, "prompts_delete", promptName="p").status == 404
+
+
+def test_annotation_queue_create(mini, openapi):
+    cfg = post(mini, "score_configs_create", {"name": "acc", "dataType": "BOOLEAN"})
+    q = post(mini, "annotation_queues_create_queue", {"name": "review", "scoreConfigIds": [cfg["id"]]})
+    check(openapi, "annotation_queues_create_queue", q)
+    assert (q["name"], q["scoreConfigIds"], q["description"]) == ("review", [cfg["id"]], None)
+    assert ids(call(mini, "annotation_queues_list_queues")) == [q["id"]]
+    assert issues(problem(mini, "annotation_queues_create_queue", body={"name": "r", "scoreConfigIds": ["zz"]})) == [
+        (["scoreConfigIds"], "Unknown score config id(s): zz")]
+    assert issues(problem(mini, "annotation_queues_create_queue", body={"name": "r"})) == [
+        (["scoreConfigIds"], "Invalid input: expected array, received undefined")]
+
+
+def test_trace_deletes(mini, openapi):
+    out = call(mini, "trace_delete", traceId="t01")
+    check(openapi, "trace_delete", out, traceId="t01")
+    assert out == {"message": "Trace deleted successfully"}
+    assert problem(mini, "trace_get", traceId="t01").status == 404
+    assert mini.fetch("SELECT count(*) AS n FROM observations WHERE trace_id = 't01'")[0]["n"] == 0
+    assert "sc01" not in ids(call(mini, "score_v2_get"))
+    assert problem(mini, "trace_delete", traceId="t01").status == 404
+    assert call(mini, "trace_delete_multiple", (), {"traceIds": ["t02", "t03", "nope"]}) == {
+        "message": "Traces deleted successfully"}
+    assert ids(call(mini, "trace_list")) == ["t06", "t05", "t04", "t00"]
+    assert mini.count("observations") == 8 and mini.count("scores") == 5
+    assert issues(problem(mini, "trace_delete_multiple", body={"traceIds": []})) == [
+        (["traceIds"], "traceIds must be a non-empty list of trace id strings")]
