@@ -219,7 +219,7 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
     has_model = model >= 0
     level = obs["level"]
     ins, outs, offsets = ctx.io
-    io_idx = offsets[tpl, slot] + tr["question"][trace]
+    io_idx = offsets[tpl, slot] + obs["tool"] * len(cat.QUESTIONS) + tr["question"][trace]
     err_msg = rng.integers(0, len(cat.ERROR_MESSAGES), size=n)
     warn_msg = len(cat.ERROR_MESSAGES) + rng.integers(0, len(cat.WARNING_MESSAGES), size=n)
     status = np.where(level == 3, err_msg, np.where(level == 2, warn_msg, -1))

@@ -109,7 +109,34 @@ def _gen_texts(tpl: str, node: cat.Node, q: int) -> tuple[str, str]:
     return D({"messages": msgs}), D({"role": "assistant", "content": content})
 
 
-def io_texts(tpl: str, node: cat.Node, slot: int, q: int) -> tuple[str, str]:
+def _tool_texts(tool: str, q: int) -> tuple[str, str]:
+    question, answer = cat.QUESTIONS[q], cat.ANSWERS[q]
+    topic = question[9:-1].lower()
+    if tool in ("search_docs", "web_search"):
+        hits = [{"title": f"{topic.capitalize()} ({i + 1})", "url": f"https://docs.acme.dev/kb/{q * 3 + i}"}
+                for i in range(3)]
+        return D({"query": question, "limit": 3}), D({"hits": hits})
+    if tool == "get_order":
+        order = f"ORD-{10000 + q * 37}"
+        return D({"order_id": order}), D({"order_id": order, "status": ["shipped", "pending", "refunded"][q % 3],
+                                          "total": round(19.9 + q * 7.5, 2)})
+    if tool == "create_ticket":
+        return D({"subject": question, "priority": ["low", "normal", "high"][q % 3]}), D(
+            {"ticket_id": f"T-{5000 + q}", "status": "open"})
+    if tool == "calculator":
+        return D({"expression": f"{q + 3} * 17"}), D({"result": (q + 3) * 17})
+    if tool == "send_email":
+        return D({"to": f"customer{q}@example.com", "subject": f"Re: {question}"}), D({"status": "queued"})
+    if tool == "rerank":
+        return D({"query": question, "documents": 8}), D({"ranking": [(q + i * 3) % 8 for i in range(8)]})
+    if tool == "ocr":
+        return D({"file": f"invoice-{q:04d}.pdf"}), D({"pages": 1 + q % 4, "characters": 900 + q * 41})
+    if tool == "validate-schema":
+        return D({"schema": "entities@v2"}), D({"valid": q % 9 != 0})
+    return D({"arguments": {"query": question}}), D({"status": "ok", "result": answer[:80]})
+
+
+def io_texts(tpl: str, node: cat.Node, slot: int, q: int, tool: str = "") -> tuple[str, str]:
     """The (input, output) JSON texts of one template slot for question ``q``."""
     question, answer = cat.QUESTIONS[q], cat.ANSWERS[q]
     if slot == 0:
@@ -124,7 +151,7 @@ def io_texts(tpl: str, node: cat.Node, slot: int, q: int) -> tuple[str, str]:
     if k == "embed":
         return D(question), D({"dimensions": 1536})
     if k == "tool":
-        return D({"arguments": {"query": question}}), D({"status": "ok", "result": answer[:80]})
+        return _tool_texts(tool, q)
     if k == "guard":
         return D(question), D({"passed": True, "categories": []})
     if k == "eval":
@@ -135,7 +162,12 @@ def io_texts(tpl: str, node: cat.Node, slot: int, q: int) -> tuple[str, str]:
 
 
 def io_pools() -> tuple[list[str], list[str], np.ndarray]:
-    """Input and output pools with one entry per (template, slot, question) and the offsets table."""
+    """Input and output pools and the offsets table.
+
+    One entry per (template, slot, question); TOOL slots have one block of
+    questions per tool name, so a row's entry is
+    ``offsets[template, slot] + tool_code * n_questions + question``.
+    """
     nq = len(cat.QUESTIONS)
     width = max(len(t.nodes) for t in cat.TEMPLATES)
     offsets = np.zeros((len(cat.TEMPLATES), width), dtype=np.int64)
@@ -144,10 +176,11 @@ def io_pools() -> tuple[list[str], list[str], np.ndarray]:
     for k, t in enumerate(cat.TEMPLATES):
         for j, nd in enumerate(t.nodes):
             offsets[k, j] = len(ins)
-            for q in range(nq):
-                i, o = io_texts(t.name, nd, j, q)
-                ins.append(i)
-                outs.append(o)
+            for tool in (nd.tools if nd.kind == "tool" else ("",)):
+                for q in range(nq):
+                    i, o = io_texts(t.name, nd, j, q, tool)
+                    ins.append(i)
+                    outs.append(o)
     return ins, outs, offsets
 
 

@@ -191,6 +191,22 @@ def test_generation_fields(small):
     assert {"gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet"} <= models
 
 
+def test_called_tools_exist_and_tool_io_matches_tool(small):
+    store, _ = small
+    calls = store.fetch("""SELECT g.trace_id, g.called_tool_names[1] AS tool FROM observations g
+                           WHERE len(g.called_tool_names) > 0""")
+    assert len(calls) > 10
+    assert one(store, """SELECT count(*) FROM observations g WHERE len(g.called_tool_names) > 0 AND NOT EXISTS
+        (SELECT 1 FROM observations t WHERE t.trace_id = g.trace_id AND t.type = 'TOOL'
+         AND t.name = g.called_tool_names[1] AND t.start_time > g.start_time)""") == 0
+    assert one(store, """SELECT count(*) FROM observations g WHERE len(g.called_tool_names) > 0
+        AND NOT list_has_all(g.tool_names, g.called_tool_names)""") == 0
+    inputs = {r["name"]: r["i"] for r in store.fetch(
+        "SELECT name, any_value(input) AS i FROM observations WHERE type = 'TOOL' GROUP BY 1")}
+    assert "order_id" in json.loads(inputs["get_order"])
+    assert "expression" in json.loads(inputs["calculator"])
+
+
 def test_children_inside_parents_and_trace_starts_at_root(small):
     store, _ = small
     assert one(store, """SELECT count(*) FROM observations c JOIN observations p ON p.id = c.parent_observation_id
