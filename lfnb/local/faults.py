@@ -24,7 +24,9 @@ Grammar of a spec (comma-separated ``name=value`` items, spaces ignored)::
   first page (no incoming cursor: there is no position to hand back). On other endpoints a
   drawn ``empty``/``short`` means no fault. A correct client loses no row through either.
 
-Each request draws exactly one number; ``/api/public/health`` is never faulted and draws none.
+Each request makes one draw (two uniform numbers: the fault, and the size of a short page);
+``/api/public/health`` is never faulted and draws nothing. With concurrent clients the order in
+which requests reach the server decides which one gets which fault.
 Every faulted response carries the header ``X-Lfnb-Fault: <kind>``.
 """
 
