@@ -95,3 +95,15 @@ def test_observations_browser_against_lfnb_local(lf):
     ob.select_w.value = ob.page["id"].iloc[3]
     assert ob.selected["id"] == ob.page["id"].iloc[3]
     assert "<summary>input</summary>" in ob.detail_w.value and "<summary>metadata</summary>" in ob.detail_w.value
+
+
+def test_wrong_key_error_is_shown_without_the_secret(local_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("LFNB_CACHE_DIR", str(tmp_path))
+    secret = "sk-lf-not-the-right-one-123456"
+    bad = lfnb.connect(local_server.base_url, local_server.public_key, secret)
+    me = MetricsExplorer(bad, now=lambda: ANCHOR)
+    me.granularity_w.value = None
+    me.run_w.click()
+    assert me.error.startswith("AuthError: ") and "401" in me.error
+    everything = me.error + me.status_w.value + me.json_w.value + me.code_w.value + repr(me)
+    assert secret not in everything and "Authorization" not in everything
