@@ -15,7 +15,7 @@ from lfnb.widgets.filter_state import condition_code, row_issues, state_from_fil
 from lfnb.widgets.metrics_state import TIME_RANGES, utc_now
 
 __all__ = ["BrowserState", "FIELD_GROUPS", "DEFAULT_FIELDS", "time_window", "read_kwargs", "browser_code",
-           "page_count", "page_slice", "detail_html", "TABLE_COLUMNS"]
+           "page_count", "page_slice", "detail_html", "TABLE_COLUMNS", "activity_frame"]
 
 FIELD_GROUPS = ("core", "basic", "time", "io", "metadata", "model", "usage", "prompt", "metrics", "trace_context")
 DEFAULT_FIELDS = ("core", "basic", "model", "usage", "io", "metadata")
@@ -116,3 +116,26 @@ def detail_html(row: pd.Series) -> str:
         parts.append(f"<details open><summary>{col}</summary><pre style='white-space:pre-wrap;"
                      f"max-height:300px;overflow:auto'>{body}</pre></details>")
     return "\n".join(parts)
+
+
+def activity_frame(df: pd.DataFrame, granularity: str | None = None) -> pd.DataFrame:
+    """Observations per time bucket and type, shaped like a metrics result for :func:`lfnb.charts.chart`.
+
+    Columns ``time_dimension``, ``type`` (when read) and ``count_count``; the
+    bucket size is picked from the time span like the Metrics API's ``auto``.
+    """
+    from lfnb.charts_frames import auto_granularity, bucket_times, labels
+
+    if "startTime" not in df.columns or df.empty:
+        return pd.DataFrame({"time_dimension": pd.Series([], dtype="datetime64[us, UTC]"),
+                             "count_count": pd.Series([], dtype="Int64")})
+    times = pd.to_datetime(df["startTime"], utc=True)
+    gran = granularity or auto_granularity(times.min(), times.max())
+    frame = pd.DataFrame({"time_dimension": bucket_times(times, gran)})
+    keys = ["time_dimension"]
+    if "type" in df.columns:
+        frame["type"] = labels(df["type"])
+        keys.append("type")
+    out = frame.groupby(keys, sort=True).size().rename("count_count").astype("Int64").reset_index()
+    out.attrs["units"] = {"count_count": "observations"}
+    return out

@@ -13,9 +13,10 @@ from typing import Any, Callable
 import ipywidgets as w
 import pandas as pd
 
+from lfnb import charts
 from lfnb.widgets import browser_state as bs
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
-from lfnb.widgets.common import TimeRange, error_html, ok_html, table_html
+from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
 from lfnb.widgets.filter_builder import FilterBuilder
 from lfnb.widgets.metrics_state import utc_now
 
@@ -46,7 +47,8 @@ class ObservationsBrowser(w.VBox):
     ----------
     state : BrowserState
     result : DataFrame or None
-        Every row read; ``page`` the rows on screen; ``selected`` the row in the detail view.
+        Every row read; ``page`` the rows on screen; ``selected`` the row in the detail view;
+        ``chart`` the observations read per time bucket and type.
     """
 
     def __init__(self, lf: Any = None, *, run: Callable[..., pd.DataFrame] | None = None,
@@ -59,6 +61,7 @@ class ObservationsBrowser(w.VBox):
             choices = ChoiceCache(metrics_fetcher(read_metrics, now=self._now) if read_metrics else None)
         self._state = bs.BrowserState(page_size=page_size, target=target)
         self.result: pd.DataFrame | None = None
+        self.chart: Any = None
         self.error: str | None = None
         self.selected: pd.Series | None = None
 
@@ -74,6 +77,7 @@ class ObservationsBrowser(w.VBox):
         self.next_w = w.Button(description="▶", layout=w.Layout(width="40px"))
         self.page_w = w.HTML()
         self.table_w = w.HTML()
+        self.chart_w = w.Output()
         self.select_w = w.Dropdown(description="open", options=[])
         self.detail_w = w.HTML()
         self.run_w.on_click(lambda _: self.run())
@@ -85,7 +89,8 @@ class ObservationsBrowser(w.VBox):
         super().__init__([
             self.time_w, w.HTML("<b>filters</b>"), self.filters_w, w.HBox([self.fields_w, self.max_rows_w]),
             self.code_w, w.HBox([self.run_w, self.status_w]),
-            w.HBox([self.prev_w, self.page_w, self.next_w]), self.table_w, self.select_w, self.detail_w,
+            self.chart_w, w.HBox([self.prev_w, self.page_w, self.next_w]), self.table_w, self.select_w,
+            self.detail_w,
         ])
         self._changed()
 
@@ -135,6 +140,13 @@ class ObservationsBrowser(w.VBox):
         self.result = df
         self.status_w.value = ok_html(f"{len(df):,} observations")
         self.go(0)
+        try:  # activity over time of what was read: observations per bucket and type
+            self.chart = charts.chart(bs.activity_frame(df), title="Observations read")
+            show_chart(self.chart_w, self.chart)
+        except Exception as exc:  # noqa: BLE001 - a chart failure must not hide the table
+            self.chart = None
+            self.error = f"chart: {type(exc).__name__}: {exc}"
+            self.status_w.value = error_html(self.error)
         return df
 
     def go(self, page: int) -> None:

@@ -309,3 +309,15 @@ def test_metrics_fetcher_asks_for_the_top_values_of_the_dimension():
     assert q["orderBy"] == [{"field": "count_count", "direction": "desc"}]
     assert (q["fromTimestamp"], q["config"]) == ("2026-10-02T00:00:00Z", {"row_limit": 100})
     validate_query(q)  # a valid v2 query
+
+
+def test_activity_frame_counts_per_bucket_and_type():
+    df = pd.DataFrame({"startTime": pd.to_datetime(["2026-10-30T10:05Z", "2026-10-30T10:40Z", "2026-10-31T09:00Z"],
+                                                   utc=True),
+                       "type": ["SPAN", "GENERATION", "SPAN"]})
+    out = bs.activity_frame(df, "day")
+    assert out.to_dict("list") == {
+        "time_dimension": list(pd.to_datetime(["2026-10-30", "2026-10-30", "2026-10-31"], utc=True)),
+        "type": ["GENERATION", "SPAN", "SPAN"], "count_count": [1, 1, 1]}
+    assert out.attrs["units"] == {"count_count": "observations"}
+    assert bs.activity_frame(df.iloc[:0]).columns.tolist() == ["time_dimension", "count_count"]

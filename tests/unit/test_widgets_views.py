@@ -249,6 +249,11 @@ def test_observations_browser_run_pages_and_detail():
     assert lf.calls == [("read_observations", expected)]
     assert isinstance(ob.result, pd.DataFrame) and len(ob.result) == 45
     assert "page 1 of 3" in ob.page_w.value and ob.prev_w.disabled and not ob.next_w.disabled
+    # and a chart of what was read: 45 GENERATIONs over 45 minutes, bucketed per minute
+    assert isinstance(ob.chart, alt.Chart) and len(ob.chart_w.outputs) == 1
+    rows = next(iter(ob.chart.to_dict()["datasets"].values()))
+    assert len(rows) == 45 and {r["series"] for r in rows} == {"GENERATION"}
+    assert sum(r["value"] for r in rows) == 45
     assert ob.page["id"].tolist()[0] == "obs-00" and len(ob.page) == 20
     assert "obs-19" in ob.table_w.value and "obs-20" not in ob.table_w.value
     ob.next_w.click()
