@@ -74,7 +74,7 @@ def prompts_get(store, req: ApiRequest) -> dict:
     """``GET /api/public/v2/prompts/{promptName}`` (``Prompt``)."""
     name = req.path_params["promptName"]
     issues: list[dict] = []
-    version = int_param(req, "version", issues, default=None, minimum=1)
+    version = int_param(req, "version", issues, default=None, positive=True)
     label = req.get("label") or None
     if version is not None and label is not None:
         issues.append(issue("custom", ["label"], "Cannot specify both version and label"))
@@ -190,7 +190,7 @@ def prompts_delete(store, req: ApiRequest):
     ``label`` / the given ``version``; 404 when nothing matches."""
     name = req.path_params["promptName"]
     issues: list[dict] = []
-    version = int_param(req, "version", issues, default=None, minimum=1)
+    version = int_param(req, "version", issues, default=None, positive=True)
     if issues:
         raise zod_error(issues)
     where = Where().eq("name", name).eq("version", version)

@@ -1,7 +1,7 @@
 """Shared pieces of the lfnb.local resource handlers: query-param parsing, paging, JSON rendering.
 
 Every list endpoint of Langfuse's v1 family pages with ``page``/``limit`` (facts sheet §5):
-``page`` is an integer > 0 (default 1), ``limit`` an integer 1–100 (default 50) and an
+``page`` is an integer > 0 (default 1), ``limit`` an integer > 0 and <= 100 (default 50) and an
 empty string counts as absent. A violation is a zod failure (400 ``Invalid request data``
 with a list of issues); the issue dicts below mimic zod v4's shape (``code``, ``path``,
 ``message`` plus the bound that was broken).
@@ -97,8 +97,10 @@ def datetime_param(req: ApiRequest, name: str, issues: list[dict]) -> datetime |
 
 
 def int_param(req: ApiRequest, name: str, issues: list[dict], *, default: int | None,
-              minimum: int | None = None, maximum: int | None = None) -> int | None:
-    """An optional integer query parameter coerced like ``z.coerce.number().int()``."""
+              minimum: int | None = None, maximum: int | None = None,
+              positive: bool = False) -> int | None:
+    """An optional integer query parameter coerced like ``z.coerce.number().int()``;
+    ``positive`` is zod's ``.gt(0)`` (its message says ``>0``, not ``>=1``)."""
     raw = req.get(name)
     if _absent(raw):
         return default
@@ -115,6 +117,10 @@ def int_param(req: ApiRequest, name: str, issues: list[dict], *, default: int | 
                             expected="int", format="safeint"))
         return default
     value = int(number)
+    if positive and value <= 0:
+        issues.append(issue("too_small", [name], "Too small: expected number to be >0",
+                            origin="number", minimum=0, inclusive=False))
+        return default
     if minimum is not None and value < minimum:
         issues.append(issue("too_small", [name], f"Too small: expected number to be >={minimum}",
                             origin="number", minimum=minimum, inclusive=True))
@@ -165,8 +171,8 @@ def csv_param(req: ApiRequest, name: str) -> list[str]:
 
 def page_params(req: ApiRequest, issues: list[dict]) -> tuple[int, int]:
     """``(page, limit)`` per ``publicApiPaginationZod``; violations are appended to ``issues``."""
-    page = int_param(req, "page", issues, default=1, minimum=1)
-    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    page = int_param(req, "page", issues, default=1, positive=True)
+    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, positive=True, maximum=MAX_LIMIT)
     return page, limit
 
 

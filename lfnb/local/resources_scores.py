@@ -171,7 +171,7 @@ def scores_v3_get_many(store, req: ApiRequest) -> dict:
         issues.append(issue("unrecognized_keys", [],
                             f"Unrecognized key{'s' if len(unknown) > 1 else ''}: {keys}; "
                             f"valid: {', '.join(V3_PARAMS)}", keys=unknown))
-    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, positive=True, maximum=MAX_LIMIT)
     groups = csv_param(req, "fields")
     bad_groups = [g for g in groups if g not in V3_FIELD_GROUPS]
     if bad_groups:

@@ -174,10 +174,11 @@ def test_page_params_defaults_and_meta(mini):
 
 
 @pytest.mark.parametrize("query,path,message", [
-    ({"limit": "0"}, ["limit"], "Too small: expected number to be >=1"),
+    ({"limit": "0"}, ["limit"], "Too small: expected number to be >0"),
     ({"limit": "101"}, ["limit"], "Too big: expected number to be <=100"),
     ({"limit": "abc"}, ["limit"], "Invalid input: expected number, received NaN"),
-    ({"page": "0"}, ["page"], "Too small: expected number to be >=1"),
+    ({"page": "0"}, ["page"], "Too small: expected number to be >0"),
+    ({"page": "-3"}, ["page"], "Too small: expected number to be >0"),
     ({"page": "1.5"}, ["page"], "Invalid input: expected int, received number"),
     ({"fromTimestamp": "2026-01-01"}, ["fromTimestamp"], "Invalid ISO datetime"),
     ({"toTimestamp": "2026-01-01T00:00:00"}, ["toTimestamp"], "Invalid ISO datetime"),
@@ -361,3 +362,15 @@ def test_filter_param_observations_and_scores(mini):
 def test_filter_param_errors(mini, raw, status, message):
     p = problem(mini, "trace_list", {"filter": raw})
     assert (p.status, p.body["message"]) == (status, message)
+
+
+def test_all_paging_issues_reported_together(mini):
+    p = problem(mini, "trace_list", {"page": "-3", "limit": "7.5", "toTimestamp": "yesterday"})
+    assert p.body["error"] == [
+        {"code": "too_small", "path": ["page"], "message": "Too small: expected number to be >0",
+         "origin": "number", "minimum": 0, "inclusive": False},
+        {"code": "invalid_type", "path": ["limit"], "message": "Invalid input: expected int, received number",
+         "expected": "int", "format": "safeint"},
+        {"code": "invalid_format", "path": ["toTimestamp"], "message": "Invalid ISO datetime",
+         "format": "datetime", "origin": "string"},
+    ]
