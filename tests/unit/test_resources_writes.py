@@ -379,3 +379,24 @@ def test_trace_deletes(mini, openapi):
     assert mini.count("observations") == 8 and mini.count("scores") == 5
     assert issues(problem(mini, "trace_delete_multiple", body={"traceIds": []})) == [
         (["traceIds"], "traceIds must be a non-empty list of trace id strings")]
+
+
+def test_text_and_correction_scores_conform(mini, openapi):
+    text = post(mini, "score_create", {"name": "note", "value": "fine answer", "dataType": "TEXT", "traceId": "t04"})
+    corr = post(mini, "score_create", {"name": "fix", "value": "use v2", "dataType": "CORRECTION", "traceId": "t04",
+                                       "observationId": "t04-o1"})
+    v2 = call(mini, "score_v2_get", {"traceId": "t04"})
+    conforms(openapi, "GET", "/api/public/v2/scores", v2)
+    by_id = {d["id"]: d for d in v2["data"]}
+    assert by_id[text["id"]]["stringValue"] == "fine answer" and "value" not in by_id[text["id"]]
+    assert (by_id[corr["id"]]["stringValue"], by_id[corr["id"]]["value"]) == ("use v2", 0.0)
+    for sid in (text["id"], corr["id"]):
+        conforms(openapi, "GET", f"/api/public/v2/scores/{sid}", call(mini, "score_v2_get_by_id", scoreId=sid))
+    v3 = call(mini, "scores_v3_get_many", {"traceId": "t04", "fields": "details,subject,annotation"})
+    conforms(openapi, "GET", "/api/public/v3/scores", v3)
+    assert {d["id"]: d["value"] for d in v3["data"]}[corr["id"]] == "use v2"
+    trace = call(mini, "trace_get", traceId="t04")
+    conforms(openapi, "GET", "/api/public/traces/t04", trace)
+    # ScoreV1 has no CORRECTION variant: the nested list leaves those out
+    assert sorted(s["id"] for s in trace["scores"]) == sorted(["sc04", text["id"]])
+    assert corr["id"] in call(mini, "trace_list", {"limit": "1", "orderBy": "id.asc", "page": "5"})["data"][0]["scores"]
