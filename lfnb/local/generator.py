@@ -219,10 +219,16 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
     has_model = model >= 0
     level = obs["level"]
     ins, outs, offsets = ctx.io
-    io_idx = offsets[tpl, slot] + obs["tool"] * len(cat.QUESTIONS) + tr["question"][trace]
+    flaggable = np.isin(okind, [gt.KINDS.index("guard"), gt.KINDS.index("eval")])
+    variant = np.where(flaggable, level == 2, obs["tool"])
+    io_idx = offsets[tpl, slot] + variant * len(cat.QUESTIONS) + tr["question"][trace]
     err_msg = rng.integers(0, len(cat.ERROR_MESSAGES), size=n)
     warn_msg = len(cat.ERROR_MESSAGES) + rng.integers(0, len(cat.WARNING_MESSAGES), size=n)
     status = np.where(level == 3, err_msg, np.where(level == 2, warn_msg, -1))
+    messages = cat.ERROR_MESSAGES + cat.WARNING_MESSAGES
+    for (kname, lname), text in cat.KIND_MESSAGES.items():
+        status[(okind == gt.KINDS.index(kname)) & (level == LEVELS.index(lname))] = len(messages)
+        messages.append(text)
     long_meta = rng.random(n) < 0.03
     gen_meta = model * gio.GEN_META_VARIANTS + np.where(
         long_meta, gio.GEN_META_VARIANTS - 1, rng.integers(0, gio.GEN_META_VARIANTS - 1, size=n))
@@ -272,7 +278,7 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
             "end_time": gio.ts_array(end[c], mask=is_event[c]),
             "completion_start_time": gio.ts_array(obs["start"][c] + obs["ttft"][c], mask=~is_gen[c]),
             "level": gio.take(LEVELS, level[c].astype(np.int64)),
-            "status_message": gio.take(cat.ERROR_MESSAGES + cat.WARNING_MESSAGES, status[c]),
+            "status_message": gio.take(messages, status[c]),
             "version": gio.take(["v2", "v3"], tv[c]),
             "environment": gio.take(gt.ENVIRONMENTS, tr["env"][trace[c]]),
             "model": gio.take([m[0] for m in cat.MODELS], model[c]),

@@ -186,7 +186,24 @@ ERROR_MESSAGES = ["Rate limit exceeded (429): retry after 20s", "Request timed o
                   "Upstream provider returned 503 Service Unavailable",
                   "Context length exceeded: 131072 tokens maximum", "Invalid JSON in model output"]
 WARNING_MESSAGES = ["Response truncated: max_tokens reached", "Retried once after a transient error",
-                    "Slow upstream response (>10s)", "Low retrieval score: answer may be ungrounded"]
+                    "Slow upstream response (>10s)", "Content filter triggered on part of the prompt"]
+# Status messages of non-generation observations by (kind, level); generations use the lists above.
+KIND_MESSAGES = {
+    ("span", "ERROR"): "Unhandled exception in pipeline step: KeyError('documents')",
+    ("span", "WARNING"): "Step exceeded its 2s latency budget",
+    ("retr", "ERROR"): "Vector store query timed out after 5s",
+    ("retr", "WARNING"): "Low retrieval score: answer may be ungrounded",
+    ("embed", "ERROR"): "Embedding request failed: 429 rate limit",
+    ("embed", "WARNING"): "Input truncated to 8191 tokens",
+    ("tool", "ERROR"): "Tool call failed: upstream service returned 502",
+    ("tool", "WARNING"): "Tool returned a partial result",
+    ("guard", "ERROR"): "Moderation API unavailable",
+    ("guard", "WARNING"): "Guardrail flagged the text: possible PII",
+    ("eval", "ERROR"): "Evaluator timed out",
+    ("eval", "WARNING"): "Evaluation failed: answer not grounded in the context",
+    ("event", "ERROR"): "Event handler raised an exception",
+    ("event", "WARNING"): "Event dropped: queue full",
+}
 LONG_NOTE = ("This request was routed through the fallback gateway because the primary region reported "
              "elevated latency; the full upstream diagnostic trail is kept here for support engineers: "
              "gateway=eu-central-2, hops=[edge-7, lb-3, pool-b], retries=1, cache=miss, shard=17, "

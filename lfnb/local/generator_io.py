@@ -136,8 +136,12 @@ def _tool_texts(tool: str, q: int) -> tuple[str, str]:
     return D({"arguments": {"query": question}}), D({"status": "ok", "result": answer[:80]})
 
 
-def io_texts(tpl: str, node: cat.Node, slot: int, q: int, tool: str = "") -> tuple[str, str]:
-    """The (input, output) JSON texts of one template slot for question ``q``."""
+def io_texts(tpl: str, node: cat.Node, slot: int, q: int, variant: str = "") -> tuple[str, str]:
+    """The (input, output) JSON texts of one template slot for question ``q``.
+
+    ``variant`` is the tool name of TOOL slots and ``"flag"`` for a guardrail
+    that flagged or an evaluator that failed (both WARNING level).
+    """
     question, answer = cat.QUESTIONS[q], cat.ANSWERS[q]
     if slot == 0:
         return D({"query": question}), D({"answer": answer})
@@ -151,22 +155,33 @@ def io_texts(tpl: str, node: cat.Node, slot: int, q: int, tool: str = "") -> tup
     if k == "embed":
         return D(question), D({"dimensions": 1536})
     if k == "tool":
-        return _tool_texts(tool, q)
+        return _tool_texts(variant, q)
     if k == "guard":
-        return D(question), D({"passed": True, "categories": []})
+        return D(question), D({"passed": variant != "flag", "categories": ["pii"] if variant == "flag" else []})
     if k == "eval":
-        return D({"question": question, "answer": answer}), D({"verdict": "pass", "score": 0.9})
+        verdict = {"verdict": "fail", "score": 0.2} if variant == "flag" else {"verdict": "pass", "score": 0.9}
+        return D({"question": question, "answer": answer}), D(verdict)
     if k == "event":
         return D({"query": question}), "null"
     return D({"query": question}), D({"status": "ok"})
 
 
+def variants(node: cat.Node) -> tuple[str, ...]:
+    """The text variants of a slot: tool names, pass/flag, or just one."""
+    if node.kind == "tool":
+        return node.tools
+    if node.kind in ("guard", "eval"):
+        return ("", "flag")
+    return ("",)
+
+
 def io_pools() -> tuple[list[str], list[str], np.ndarray]:
     """Input and output pools and the offsets table.
 
-    One entry per (template, slot, question); TOOL slots have one block of
-    questions per tool name, so a row's entry is
-    ``offsets[template, slot] + tool_code * n_questions + question``.
+    One entry per (template, slot, variant, question): TOOL slots have one
+    block of questions per tool name, guardrail and evaluator slots a second
+    block for flagged/failed results (see :func:`variants`), so a row's entry is
+    ``offsets[template, slot] + variant_code * n_questions + question``.
     """
     nq = len(cat.QUESTIONS)
     width = max(len(t.nodes) for t in cat.TEMPLATES)
@@ -176,9 +191,9 @@ def io_pools() -> tuple[list[str], list[str], np.ndarray]:
     for k, t in enumerate(cat.TEMPLATES):
         for j, nd in enumerate(t.nodes):
             offsets[k, j] = len(ins)
-            for tool in (nd.tools if nd.kind == "tool" else ("",)):
+            for variant in variants(nd):
                 for q in range(nq):
-                    i, o = io_texts(t.name, nd, j, q, tool)
+                    i, o = io_texts(t.name, nd, j, q, variant)
                     ins.append(i)
                     outs.append(o)
     return ins, outs, offsets

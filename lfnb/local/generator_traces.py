@@ -190,7 +190,7 @@ def make_observations(rng: np.random.Generator, tr: dict, prompt_created: dict) 
                 ttft[:, j] = (first * 1000).astype(np.int64)
                 own[:, j] = ttft[:, j] + (gen_ms * 1000).astype(np.int64)
                 err_p = base_err[m] * np.where(peak[ti], 2.5, 1.0)
-                warn_p = 0.035
+                warn_p = 0.035 if nd.kind == "gen" else 0.004
                 level[:, j] = np.where(lv[:, j] < err_p, 3, np.where(lv[:, j] < err_p + warn_p, 2, 0))
                 if nd.prompt:
                     created = prompt_created[nd.prompt]
@@ -210,8 +210,10 @@ def make_observations(rng: np.random.Generator, tr: dict, prompt_created: dict) 
                         ms *= np.where(slow, 2.2 if nd.kind == "retr" else 1.6, 1.0)
                     own[:, j] = (ms * 1000).astype(np.int64)
                 err_p = 0.006 if nd.kind in ("tool", "retr") else 0.002
+                # Guardrails flag and evaluators fail more often than other steps warn.
+                warn_p = {"guard": 0.05, "eval": 0.10}.get(nd.kind, 0.01)
                 dbg = 0.4 if nd.kind == "event" else 0.0
-                level[:, j] = np.where(lv[:, j] < err_p, 3, np.where(lv[:, j] < err_p + 0.01, 2,
+                level[:, j] = np.where(lv[:, j] < err_p, 3, np.where(lv[:, j] < err_p + warn_p, 2,
                                        np.where(lv[:, j] > 1 - dbg, 1, 0)))
                 if nd.kind == "tool":
                     name_code[:, j] = rng.integers(0, len(nd.tools), size=N)
