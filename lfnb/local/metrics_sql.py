@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lfnb.local.metrics_views import Dim, ViewSql, view_sql
+from lfnb.local.metrics_views import Dim, ViewSql, det_sum, view_sql
+from lfnb.metrics import schemas
 
 QUANTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 BUCKETS = {
@@ -66,6 +67,7 @@ class _Params:
 def build(query: dict, version: str, start: datetime, end: datetime) -> Plan:
     """The statement for a normalised, validated query; ``start``/``end`` are naive UTC (ms precision)."""
     v = view_sql(version, query["view"])
+    facts = schemas.view(version, query["view"])
     params = _Params()
     frm, to = params.add(start), params.add(end)
     dims = [d["field"] for d in query["dimensions"]]
@@ -131,7 +133,8 @@ def build(query: dict, version: str, start: datetime, end: datetime) -> Plan:
         if any(c == column for c, _, _ in metrics):
             continue
         metrics.append((column, agg, measure))
-        outer_metrics.append(f"{aggregate(agg, measure_cols[measure])} AS {quote(column)}")
+        integer = facts["measures"][measure]["type"] == "integer"
+        outer_metrics.append(f"{aggregate(agg, measure_cols[measure], integer)} AS {quote(column)}")
     if not metrics:
         outer_metrics.append("count(*) AS count")
 
@@ -146,7 +149,12 @@ def build(query: dict, version: str, start: datetime, end: datetime) -> Plan:
     return Plan(sql, params.values, dims, metrics, granularity, bool(granularity))
 
 
-def aggregate(agg: str, col: str) -> str:
+def aggregate(agg: str, col: str, integer: bool = False) -> str:
+    """``<agg>(col)`` in DuckDB (integer sums are exact; float sums and averages order-independent)."""
+    if agg == "sum" and not integer:
+        return det_sum(col)
+    if agg == "avg":
+        return f"{det_sum(f'CAST({col} AS DOUBLE)')} / NULLIF(count({col}), 0)"
     if agg in QUANTILES:
         # ClickHouse quantile(): reservoir of 8192 with linear interpolation -> exact
         # quantile_cont for up to 8192 values per group (approximate beyond).

@@ -71,6 +71,15 @@ def _keyed_sum(col: str, word: str) -> str:
             f"lambda e: contains(lower(e.key), '{word}')), lambda e: e.value)), 0)")
 
 
+def det_sum(expr: str) -> str:
+    """A float sum independent of row order: values sorted, then added left to right.
+
+    DuckDB's ``sum``/``avg`` add in the (parallel, unspecified) order rows arrive, so the
+    last digits could change between two identical requests.
+    """
+    return f"list_sum(list_sort(list({expr}) FILTER (WHERE {expr} IS NOT NULL)))"
+
+
 def _ms(a: str, b: str) -> str:
     return f"date_diff('millisecond', {a}, {b})"
 
@@ -90,7 +99,7 @@ OBS_MEASURES = {
         f"{TOTAL_TOKENS} / NULLIF(date_diff('second', any_value(b.start_time), any_value(b.end_time)), 0)"),
     "inputCost": Measure(_keyed_sum("b.cost_details", "input")),
     "outputCost": Measure(_keyed_sum("b.cost_details", "output")),
-    "totalCost": Measure("sum(b.total_cost)"),
+    "totalCost": Measure(det_sum("b.total_cost")),
     "timeToFirstToken": Measure(_ms("any_value(b.start_time)", "any_value(b.completion_start_time)")),
     "countScores": Measure("count(DISTINCT s.id)", relation="s"),
     "toolDefinitions": Measure("NULLIF(len(any_value(b.tool_names)), 0)"),
@@ -183,7 +192,7 @@ def traces_v1() -> ViewSql:
         "uniqueSessionIds": Measure("count(DISTINCT b.session_id)"),
         "latency": Measure(_ms("min(o.start_time)", "max(o.end_time)"), relation="o"),
         "totalTokens": Measure(f"CAST({o_total} AS BIGINT)", relation="o"),
-        "totalCost": Measure("sum(o.total_cost)", relation="o"),
+        "totalCost": Measure(det_sum("o.total_cost"), relation="o"),
     }
     relations = {
         "o": "JOIN observations o ON o.trace_id = b.id AND date_trunc('millisecond', o.start_time) " + WINDOW,

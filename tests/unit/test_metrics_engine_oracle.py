@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -191,12 +191,12 @@ def case_tokens_by_model(t):
                                           "sum_totalTokens": ("tot_tok", "sum")}))
 
 
-def _days(frm: str, to: str, fmt="%Y-%m-%d", step=timedelta(days=1), floor="D"):
-    cur, last = ts(frm).floor(floor), ts(to).floor(floor)
+def _days(frm: str, to: str) -> list[str]:
+    cur, last = ts(frm).floor("D"), ts(to).floor("D")
     out = []
     while cur < last:  # WITH FILL ... TO is exclusive
-        out.append(cur.strftime(fmt))
-        cur += step
+        out.append(cur.strftime("%Y-%m-%d"))
+        cur += timedelta(days=1)
     return out
 
 
