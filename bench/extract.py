@@ -163,6 +163,7 @@ def main(argv=None) -> int:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--latency-ms", type=float, default=100)
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--only", choices=["lfnb", "part1", "part2"], help="run one part (default: everything)")
     args = ap.parse_args(argv)
     anchor = datetime(2026, 11, 1, tzinfo=timezone.utc)
     start = (anchor - timedelta(days=args.days + 1)).isoformat()
@@ -174,14 +175,32 @@ def main(argv=None) -> int:
         n_obs = srv.store.count("observations")
         print(f"lfnb.local v4: {n_obs:,} observations ({args.traces:,} traces, {args.days} days), "
               f"generated in {time.perf_counter() - t0:.1f} s", flush=True)
-        print("Part 1: no added latency, fields core,basic,usage, limit 1000")
-        a = measure("lfnb", server, start, end)
-        b = measure("sdk", server, start, end)
-        c = measure("requests", server, start, end)
+        if args.only != "part2":
+            print("Part 1: no added latency, fields core,basic,usage, limit 1000")
+            a = measure("lfnb", server, start, end)
+            print(f"  (a) peak / frame memory: {a['peak_mb'] / a['frame_mb']:.2f}x   (target <= 2)")
+            if args.only == "lfnb":
+                return 0
+            b = measure("sdk", server, start, end)
+            c = measure("requests", server, start, end)
+    if args.only != "part2":
+        _part1_summary(a, b, c)
+    if args.only == "part1":
+        return 0
+    _part2(args, anchor, start, end)
+    return 0
+
+
+def _part1_summary(a: dict, b: dict, c: dict) -> None:
     print(f"  (a)/(b) rows/s: {a['rows_per_s'] / b['rows_per_s']:.2f}x   (target >= 2)")
     print(f"  (a)/(c) rows/s: {a['rows_per_s'] / c['rows_per_s']:.2f}x   (target >= 1)")
-    print(f"  (a) peak / frame memory: {a['peak_mb'] / a['frame_mb']:.2f}x   (target <= 2)")
     print(f"  peak / frame memory: sdk {b['peak_mb'] / b['frame_mb']:.2f}x, requests {c['peak_mb'] / c['frame_mb']:.2f}x")
+    same = a["rows"] == b["rows"] == c["rows"] == a["ids"]
+    print(f"  row counts agree: {same} ({a['rows']:,} / {b['rows']:,} / {c['rows']:,})")
+
+
+def _part2(args, anchor, start: str, end: str) -> None:
+    from lfnb.local import serve
 
     t0 = time.perf_counter()
     with serve(traces=args.traces, days=args.days, anchor=anchor, generation="v4",
@@ -193,9 +212,8 @@ def main(argv=None) -> int:
         a8 = measure("lfnb", server, start, end, workers=args.workers)
     print(f"  (a) workers={args.workers} vs (c): {a8['rows_per_s'] / c2['rows_per_s']:.2f}x")
     print(f"  (a) workers={args.workers} vs workers=1: {a8['rows_per_s'] / a1['rows_per_s']:.2f}x   (target >= 4)")
-    same = a["rows"] == b["rows"] == c["rows"] == a8["rows"] == a8["ids"]
-    print(f"  row counts agree: {same} ({a['rows']:,} / {b['rows']:,} / {c['rows']:,} / {a8['rows']:,})")
-    return 0
+    same = c2["rows"] == a1["rows"] == a8["rows"] == a8["ids"]
+    print(f"  row counts agree: {same} ({c2['rows']:,} / {a1['rows']:,} / {a8['rows']:,})")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def read_windows(fetch: Callable[[dict], Any], columns: Sequence[tuple[str, str]
                  start: pd.Timestamp, end: pd.Timestamp, params: dict, limit: int, workers: int,
                  from_key: str = "fromStartTime", to_key: str = "toStartTime",
                  aliases: dict | None = None, on_page: Callable[[int], None] | None = None,
-                 windows_per_worker: int = 4) -> pd.DataFrame:
+                 windows_per_worker: int = 2) -> pd.DataFrame:
     """Read a cursor endpoint over ``[start, end)`` with ``workers`` threads; one typed frame.
 
     Rows come out in the server's order (windows latest first, each window in

@@ -39,19 +39,21 @@ DTYPES: dict[str, Any] = {
 
 
 _ARROW_TYPES = {
-    "str": pa.string(),
+    "str": pa.large_string(),  # what pandas stores its str dtype in: wrapping is then zero-copy
     "time": pa.timestamp("us", tz="UTC"),
     "int": pa.int64(),
     "float": pa.float64(),
     "price": pa.float64(),
     "bool": pa.bool_(),
 }
+_MASKED = frozenset({"int", "float", "price", "bool"})
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError,
                  OverflowError)
 
 
 def to_chunk(values: list, code: str) -> Any:
-    """One column chunk of a page: a pyarrow Array (an object ndarray for ``json``).
+    """One column chunk of a page: a pyarrow Array for text and timestamps, a pandas
+    masked array for numbers and booleans, an object ndarray for ``json``.
 
     Arrow converts a list of Python values in C, an order of magnitude faster
     than building a pandas extension array per page; odd values (numbers sent
@@ -71,9 +73,17 @@ def to_chunk(values: list, code: str) -> Any:
             return pc.cast(pa.array(values, pa.string()), typ)
         if code == "price":
             raise TypeError  # decimal strings are the norm here: parse below
-        return pa.array(values, typ)
+        arr = pa.array(values, typ)
     except _ARROW_ERRORS:
-        pass
+        arr = _slow_chunk(values, code, typ)
+    if code in _MASKED:
+        # Numbers and booleans end up numpy-backed (Int64/Float64/boolean): convert now so
+        # that the arrow buffer is released page by page instead of all at the end.
+        return pd.array(arr, dtype=DTYPES[code])
+    return arr
+
+
+def _slow_chunk(values: list, code: str, typ: Any) -> Any:
     if code == "str":
         return pa.array([_text(v) for v in values], typ)
     if code == "time":
@@ -94,12 +104,33 @@ def from_chunks(chunks: list, code: str) -> pd.Series:
             return pd.Series(np.empty(0, dtype=object), dtype=object)
         arr = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return pd.Series(arr, dtype=object, copy=False)
+    if code in _MASKED:
+        if not chunks:
+            return pd.Series(pd.array([], dtype=DTYPES[code]))
+        if len(chunks) == 1:
+            return pd.Series(chunks[0], copy=False)
+        return pd.concat([pd.Series(c, copy=False) for c in chunks], ignore_index=True)
     typ = _ARROW_TYPES[code]
     chunked = pa.chunked_array(chunks, type=typ)
     if code == "time":
         out = chunked.to_pandas()
         return out if str(out.dtype) == DTYPES["time"] else out.astype(DTYPES["time"])
     return pd.Series(pd.array(chunked, dtype=DTYPES[code]), copy=False)
+
+
+# Page chunks of a numeric column are merged into blocks of about this many rows as
+# they arrive: one large allocation (returned to the OS when freed) instead of many
+# small heap pieces, so the final concatenation does not pile on top of them.
+BLOCK_ROWS = 65536
+
+
+def _merge_tail(chunks: list, blocks: int) -> None:
+    """Replace the chunks after the first ``blocks`` (already merged) by their concatenation."""
+    tail = chunks[blocks:]
+    if len(tail) > 1:
+        merged = pd.concat([pd.Series(c, copy=False) for c in tail], ignore_index=True).array
+        del chunks[blocks:]
+        chunks.append(merged)
 
 
 def convert(values: list, code: str) -> pd.Series:
@@ -157,6 +188,8 @@ class FrameBuilder:
         self._chunks: dict[str, list] = {c: [] for c in self.columns}
         self._lengths: list[int] = []
         self.rows = 0
+        self._blocks = 0          # leading chunks of each masked column that are merged blocks
+        self._since_block = 0     # rows added since the last merge
 
     def add(self, records: list[dict]) -> None:
         """Convert one page of records into column chunks (the records can then be dropped)."""
@@ -169,9 +202,17 @@ class FrameBuilder:
             alias = self.aliases.get(col)
             if alias is not None and values.count(None) == n:
                 values = _column_values(records, alias, cache)
-            self._chunks[col].append(to_chunk(values, code))
+            chunks = self._chunks[col]
+            chunks.append(to_chunk(values, code))
+            if code in _MASKED and self._since_block + n >= BLOCK_ROWS:
+                _merge_tail(chunks, self._blocks)
         self._lengths.append(n)
         self.rows += n
+        if self._since_block + n >= BLOCK_ROWS:
+            self._blocks += 1
+            self._since_block = 0
+        else:
+            self._since_block += n
 
     def _discover(self, records: list[dict], cache: dict[str, list]) -> None:
         for prefix, code in DYNAMIC_PREFIXES.items():

@@ -142,3 +142,19 @@ def test_pages_mode_and_dtype_table():
 def test_unknown_field_group_lists_valid_ones():
     with pytest.raises(ValueError, match="unknown field group\\(s\\) cost; valid: core, basic"):
         observation_columns(("core", "cost"))
+
+
+def test_block_merging_keeps_values_and_order(monkeypatch):
+    import lfnb.frames as frames
+
+    monkeypatch.setattr(frames, "BLOCK_ROWS", 5)
+    b = FrameBuilder(columns_for("observations", ("core", "usage")))
+    for k in range(7):
+        b.add([obs(10 * k + i, usageDetails={"input": 10 * k + i, "late": k} if k >= 3 else {"input": 10 * k + i})
+               for i in range(3)])
+    assert len(b._chunks["usageDetails.input"]) < 7  # merged into blocks
+    df = b.frame()
+    assert df["usageDetails.input"].tolist() == [10 * k + i for k in range(7) for i in range(3)]
+    late = [None if pd.isna(v) else v for v in df["usageDetails.late"]]
+    assert late == [None] * 9 + [k for k in range(3, 7) for _ in range(3)]
+    assert str(df["usageDetails.input"].dtype) == "Int64"
