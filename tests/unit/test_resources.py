@@ -374,3 +374,20 @@ def test_all_paging_issues_reported_together(mini):
         {"code": "invalid_format", "path": ["toTimestamp"], "message": "Invalid ISO datetime",
          "format": "datetime", "origin": "string"},
     ]
+
+
+def test_routes_match_the_seed_catalogue(shared):
+    import csv
+
+    with open(Path(shared) / "reference" / "seed-operations.tsv") as fh:
+        seed = {(r["method"], r["path"]): r["operation"] for r in csv.DictReader(fh, delimiter="\t")}
+    extra = {("GET", "/api/public/v3/scores"): "scores_v3_get_many",
+             ("GET", "/api/public/metrics/daily"): "metrics_daily"}
+    keys = [(m, p) for m, p, _, _ in resources.ROUTES]
+    assert len(keys) == len(set(keys)) == 52
+    for method, path, op, handler in resources.ROUTES:
+        assert {**seed, **extra}[(method, path)] == op
+        assert callable(handler)
+    # v2 observations and both metrics endpoints belong to other modules
+    assert not {("GET", "/api/public/v2/observations"), ("GET", "/api/public/metrics"),
+                ("GET", "/api/public/v2/metrics")} & set(keys)
