@@ -168,13 +168,14 @@ def _next_bucket(value, granularity: str):
 
 def _fill_gaps(rows: list[dict], plan: Plan, start: datetime, end: datetime) -> list[dict]:
     """ClickHouse ``WITH FILL FROM bucket(from) TO bucket(to) STEP 1 <unit>``: the TO bucket is
-    exclusive; one row per missing bucket (not per dimension value), dimensions null, counts 0."""
+    exclusive; one row per missing bucket (not per dimension value), dimensions at their column
+    default ('' for String, null for v2's nullIf columns), counts and sums 0."""
     present = {r["time_dimension"] for r in rows}
     filled = list(rows)
     bucket, last = _bucket_start(start, plan.granularity), _bucket_start(end, plan.granularity)
     while bucket < last:
         if bucket not in present:
-            row: dict[str, Any] = {d: None for d in plan.dims}
+            row: dict[str, Any] = {d: plan.fill[d] for d in plan.dims}
             row["time_dimension"] = bucket
             if not plan.metrics:
                 row["count"] = 0

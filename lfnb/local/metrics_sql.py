@@ -52,6 +52,7 @@ class Plan:
     metrics: list[tuple[str, str, str]]  # (column, aggregation, measure)
     granularity: str | None
     has_time: bool
+    fill: dict                  # dimension -> value of a gap-filled row
 
 
 class _Params:
@@ -146,7 +147,8 @@ def build(query: dict, version: str, start: datetime, end: datetime) -> Plan:
     if group_cols:
         sql += f" GROUP BY {', '.join(group_cols)}"
     sql += " ORDER BY " + ", ".join(order_terms(query, dims, metrics, granularity))
-    return Plan(sql, params.values, dims, metrics, granularity, bool(granularity))
+    fill = {d: v.dims[d].fill_value() for d in dims}
+    return Plan(sql, params.values, dims, metrics, granularity, bool(granularity), fill)
 
 
 def aggregate(agg: str, col: str, integer: bool = False) -> str:

@@ -18,6 +18,7 @@ declares many dimensions as ``nullIf(col, '')``, so a missing value is null.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ class Dim:
     pair_values: str | None = None      # pairExpand: SQL of the values list, keys list is ``sql``
     is_string: bool = True
     empty_is_null: bool = False         # v2 nullIf(col, '') dimensions
+    non_string_fill: Any = None         # gap-filled rows: the ClickHouse default of a non-string column
+
+    def fill_value(self) -> Any:
+        """The value a WITH FILL row carries: '' for String columns, null for nullIf ones."""
+        if self.explode or self.pair_values:
+            return ""
+        if self.is_string:
+            return None if self.empty_is_null else ""
+        return list(self.non_string_fill) if isinstance(self.non_string_fill, tuple) else self.non_string_fill
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,11 @@ def ni(col: str, relation: str | None = None) -> Dim:
 
 
 def rel(d: Dim, relation: str) -> Dim:
-    return Dim(d.sql, relation, d.explode, d.pair_values, d.is_string, d.empty_is_null)
+    return Dim(d.sql, relation, d.explode, d.pair_values, d.is_string, d.empty_is_null, d.non_string_fill)
+
+
+def tags(col: str, relation: str | None = None) -> Dim:
+    return Dim(f"coalesce({col}, [])", relation=relation, is_string=False, non_string_fill=())
 
 
 def _map(col: str) -> str:
@@ -137,7 +151,7 @@ def observations_v1() -> ViewSql:
         "id": s1("b.id"), "traceId": s1("b.trace_id"), "traceName": rel(s1("t.name"), "t"),
         "environment": s1("b.environment"), "parentObservationId": s1("b.parent_observation_id"),
         "type": s1("b.type"), "name": s1("b.name"), "level": s1("b.level"), "version": s1("b.version"),
-        "tags": Dim("coalesce(t.tags, [])", relation="t", is_string=False),
+        "tags": tags("t.tags", "t"),
         "providedModelName": s1("b.model"), "promptName": s1("b.prompt_name"),
         "promptVersion": Dim("b.prompt_version", is_string=False),
         "userId": rel(s1("t.user_id"), "t"), "sessionId": rel(s1("t.session_id"), "t"),
@@ -152,10 +166,10 @@ def observations_v2() -> ViewSql:
     dims = {
         "id": s1("b.id"), "traceId": s1("b.trace_id"), "environment": ni("b.environment"),
         "parentObservationId": ni("b.parent_observation_id"),
-        "isRootObservation": Dim("(b.parent_observation_id IS NULL)", is_string=False),
+        "isRootObservation": Dim("(b.parent_observation_id IS NULL)", is_string=False, non_string_fill=False),
         "type": s1("b.type"), "name": s1("b.name"), "level": s1("b.level"), "version": ni("b.version"),
         "userId": ni("b.user_id"), "sessionId": ni("b.session_id"),
-        "tags": Dim("coalesce(b.tags, [])", is_string=False), "release": ni("b.release"),
+        "tags": tags("b.tags"), "release": ni("b.release"),
         "traceName": s1("b.trace_name"), "traceRelease": ni("b.release"), "traceVersion": ni("b.trace_version"),
         "providedModelName": ni("b.model"), "promptName": ni("b.prompt_name"),
         "promptVersion": Dim("b.prompt_version", is_string=False),
@@ -179,7 +193,7 @@ def observations_v2() -> ViewSql:
 
 def traces_v1() -> ViewSql:
     dims = {
-        "id": s1("b.id"), "name": s1("b.name"), "tags": Dim("coalesce(b.tags, [])", is_string=False),
+        "id": s1("b.id"), "name": s1("b.name"), "tags": tags("b.tags"),
         "userId": s1("b.user_id"), "sessionId": s1("b.session_id"), "release": s1("b.release"),
         "version": s1("b.version"), "environment": s1("b.environment"), "timestampMonth": _month("b.timestamp"),
     }
@@ -211,7 +225,7 @@ SEGMENTS = {
 def scores(version: str, view: str) -> ViewSql:
     if version == "v1":
         trace_dims = {
-            "traceName": rel(s1("t.name"), "t"), "tags": Dim("coalesce(t.tags, [])", relation="t", is_string=False),
+            "traceName": rel(s1("t.name"), "t"), "tags": tags("t.tags", "t"),
             "userId": rel(s1("t.user_id"), "t"), "sessionId": rel(s1("t.session_id"), "t"),
             "traceRelease": rel(s1("t.release"), "t"), "traceVersion": rel(s1("t.version"), "t"),
             "observationName": rel(s1("o.name"), "o"), "observationModelName": rel(s1("o.model"), "o"),
@@ -222,7 +236,7 @@ def scores(version: str, view: str) -> ViewSql:
         trace_dims = {
             "sessionId": s1("b.session_id"), "datasetRunId": ni("b.dataset_run_id"),
             "traceName": rel(s1("t.name"), "t"), "userId": ni("t.user_id", "t"),
-            "tags": Dim("coalesce(t.tags, [])", relation="t", is_string=False),
+            "tags": tags("t.tags", "t"),
             "traceRelease": ni("t.release", "t"), "traceVersion": ni("t.version", "t"),
             "observationName": rel(s1("o.name"), "o"), "observationModelName": ni("o.model", "o"),
             "observationPromptName": ni("o.prompt_name", "o"),
@@ -238,9 +252,9 @@ def scores(version: str, view: str) -> ViewSql:
     })
     measures = {"count": Measure("count(*)")}
     if view == "scores-numeric":
-        dims["value"] = Dim("b.value", is_string=False)
+        dims["value"] = Dim("b.value", is_string=False, non_string_fill=0.0)
     elif view == "scores-boolean":
-        dims["booleanValue"] = Dim("(b.value <> 0)", is_string=False)
+        dims["booleanValue"] = Dim("(b.value <> 0)", is_string=False, non_string_fill=False)
     else:
         dims["stringValue"] = s1("b.string_value")
     if view != "scores-categorical":

@@ -109,9 +109,13 @@ def test_time_series_fill_and_formats(store_small):
     rows = query(store_small, body, "v1")
     days = [r["time_dimension"] for r in rows]
     assert days == sorted(days)
-    # one filler row per empty bucket (22..24 Oct), dimension columns default-valued, metric 0
+    # one filler row per empty bucket (22..24 Oct), dimension columns default-valued ('' in v1), metric 0
     assert [r for r in rows if r["time_dimension"] < "2026-10-25"] == [
-        {"environment": None, "time_dimension": d, "count_count": 0} for d in ("2026-10-22", "2026-10-23", "2026-10-24")]
+        {"environment": "", "time_dimension": d, "count_count": 0} for d in ("2026-10-22", "2026-10-23", "2026-10-24")]
+    v2 = query(store_small, {**body, "dimensions": [{"field": "environment"}, {"field": "name"}, {"field": "tags"},
+                                                    {"field": "isRootObservation"}]}, "v2")
+    assert v2[0] == {"environment": None, "name": "", "tags": [], "isRootObservation": False,
+                     "time_dimension": "2026-10-22", "count_count": 0}
     hourly = query(store_small, {**body, "timeDimension": {"granularity": "hour"},
                                  "fromTimestamp": "2026-10-30T00:00:00Z", "toTimestamp": "2026-10-30T06:00:00Z",
                                  "dimensions": []}, "v2")
