@@ -98,3 +98,28 @@ def test_operations_frame_and_health(lf):
     ops = lf.operations()
     assert len(ops) == 87
     assert lf.call("health_health")["status"] == "OK"
+
+
+def test_filter_is_validated_before_any_request(lf):
+    lf.generation  # the one-off probe is allowed to happen first
+    sent = lf.transport.requests
+    with pytest.raises(lfnb.QueryValidationError) as info:
+        lf.read_observations(filter=[{"type": "string", "column": "nope", "operator": "=", "value": "x"}],
+                             progress=False)
+    assert "Column nope does not match a UI / CH table mapping." in str(info.value)
+    assert lf.transport.requests == sent
+
+
+def test_server_rate_limit_surfaces_as_rate_limit_error():
+    anchor = pd.Timestamp("2026-11-01", tz="UTC").to_pydatetime()
+    secret = "sk-lf-rate-limit-secret"
+    with serve(port=0, generation="v3", seed=2, traces=10, days=1, anchor=anchor, rate_limit="hobby",
+               secret_key=secret) as server:
+        lf = lfnb.connect(server.base_url, server.public_key, secret, max_retries=0)
+        with pytest.raises(lfnb.RateLimitError) as info:
+            for _ in range(20):  # public-api-legacy on hobby: 15 per minute
+                lf.call("trace_list", limit=1)
+        err = info.value
+        assert err.status == 429 and err.retry_after is not None and err.retry_after > 0
+        assert "Rate limit exceeded" in str(err)
+        assert secret not in str(err) and secret not in repr(err.__dict__)
