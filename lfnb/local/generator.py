@@ -95,7 +95,7 @@ def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days:
     Raises
     ------
     ValueError
-        If ``traces`` or ``days`` is below 1.
+        If ``traces`` or ``days`` is below 1, or the store already holds data.
 
     Notes
     -----
@@ -112,6 +112,9 @@ def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days:
     """
     if traces < 1 or days < 1:
         raise ValueError(f"traces and days must be >= 1, got traces={traces}, days={days}")
+    if store.count("projects") or store.count("traces"):
+        raise ValueError("generate() needs an empty store; this one already holds a project or traces "
+                         "(serve it as is, or start from a new Store)")
     end = resolve_anchor(anchor)
     end_us = _epoch_us(end)
     start_us = end_us - days * 24 * gt.HOUR_US

@@ -92,9 +92,13 @@ def test_every_table_filled_and_counts_match(small):
     assert 6.5 <= counts["observations"] / counts["traces"] <= 10
 
 
-def test_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="traces and days must be >= 1"):
+def test_rejects_bad_sizes_and_filled_stores(small):
+    with pytest.raises(ValueError, match="traces and days must be >= 1, got traces=0, days=30"):
         generate(Store(), traces=0)
+    store, counts = small
+    with pytest.raises(ValueError, match="generate\\(\\) needs an empty store"):
+        generate(store, traces=10, days=1, anchor=ANCHOR)
+    assert store.count("traces") == counts["traces"]
 
 
 def test_id_formats_and_hash(small):
