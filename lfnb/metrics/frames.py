@@ -25,6 +25,8 @@ latency measures — the REST observation endpoints use seconds —, ``USD``,
 
 from __future__ import annotations
 
+import inspect
+import os
 import warnings
 from typing import Any
 
@@ -97,6 +99,17 @@ def _to_bool(v: Any) -> Any:
     return bool(v)
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside the lfnb package."""
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return max(level - 1, 1)
+
+
 _EMPTY = {"time": "datetime64[us, UTC]", "int": "Int64", "float": "Float64", "number": "Float64",
           "boolean": "boolean", "string": "str", "list": "object", "histogram": "object"}
 
@@ -138,7 +151,8 @@ def metrics_frame(data: list[dict], query: dict, *, version: str = "v2", warn: b
         warnings.warn(
             f"the metrics result has exactly {limit} rows (the row_limit"
             f"{'' if (query.get('config') or {}).get('row_limit') else ', v2 default'}): it is probably truncated; "
-            "raise config.row_limit (max 1000) or narrow the query", LfnbTruncationWarning, stacklevel=2)
+            "raise config.row_limit (max 1000) or narrow the query", LfnbTruncationWarning,
+            stacklevel=_outside_stacklevel())
     return df
 
 

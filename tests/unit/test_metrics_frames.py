@@ -137,8 +137,9 @@ def test_truncation_warning():
     q = {"view": "observations", "metrics": [{"measure": "count", "aggregation": "count"}],
          "dimensions": [{"field": "name"}]}
     rows = [{"name": str(i), "count_count": 1} for i in range(100)]
-    with pytest.warns(LfnbTruncationWarning, match="exactly 100 rows"):
+    with pytest.warns(LfnbTruncationWarning, match="exactly 100 rows") as record:
         metrics_frame(rows, q, version="v2")
+    assert record[0].filename == __file__  # points at the caller, not inside lfnb
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         metrics_frame(rows, q, version="v1")
