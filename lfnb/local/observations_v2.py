@@ -246,16 +246,21 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
             clauses.append("o.start_time < ?::TIMESTAMP")
             cparams.append(opts["toStartTime"])
     upper = opts.get("toStartTime") if "o.start_time" not in overridden else None
+    # The floor search may use any subset of the remaining rows (see _page_floor): rows
+    # strictly before the cursor's millisecond are one, and need no tuple comparison.
+    floor_clauses, floor_params = list(clauses), list(cparams)
     if last is not None:
         last_time, last_trace, last_id = last
         last_hash = xxhash.xxh32_intdigest(last_trace.encode(), seed=0)
+        floor_clauses.append("o.start_time < ?::TIMESTAMP")
+        floor_params.append(last_time)
         # the plain bound lets DuckDB prune the scan; the tuple comparison is the cursor rule
         clauses.append("o.start_time < ?::TIMESTAMP")
         cparams.append(last_time + _MS)
         clauses.append(f"({_SORT_TIME} < ?::TIMESTAMP OR ({_SORT_TIME} = ?::TIMESTAMP AND "
                        "(o.trace_id_hash < ? OR (o.trace_id_hash = ? AND o.id < ?))))")
         cparams.extend([last_time, last_time, last_hash, last_hash, last_id])
-        upper = last_time + _MS if upper is None else min(upper, last_time + _MS)
+        upper = last_time if upper is None else min(upper, last_time)
 
     fields = [kv for g in groups for kv in FIELD_GROUPS[g]]
     if expand:
@@ -268,9 +273,9 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     floor = None
     window = _window_start(store, cur, limit, upper)
     if window is not None:
-        floor = _page_floor(cur, clauses + ["o.start_time >= ?::TIMESTAMP"], cparams + [window], limit)
+        floor = _page_floor(cur, floor_clauses + ["o.start_time >= ?::TIMESTAMP"], floor_params + [window], limit)
     if floor is None:
-        floor = _page_floor(cur, clauses, cparams, limit)
+        floor = _page_floor(cur, floor_clauses, floor_params, limit)
     if floor is not None:
         clauses = clauses + ["o.start_time >= ?::TIMESTAMP"]
         cparams = cparams + [floor]
@@ -340,15 +345,21 @@ def _window_start(store: Any, cur: Any, limit: int, upper: datetime | None) -> d
 
 
 def _page_floor(cur: Any, clauses: list[str], params: list[Any], limit: int) -> datetime | None:
-    """The millisecond start time of the page's ``limit + 1``-th row; None when fewer rows match.
+    """A start time with at least ``limit + 1`` matching rows at or after it; None when fewer match.
 
-    Ranking only the narrow sort keys is cheap; with ``start_time >= floor`` added, the
-    page query then builds JSON for about ``limit + 1`` rows instead of every match.
+    Only a lower bound is needed: any ``limit + 1`` rows of the page's candidates prove
+    that the page lies at or after the earliest of them, so the search may run over a
+    subset of the candidates (``clauses`` may be stricter than the page's) and ranks bare
+    start times, which is cheap. With ``start_time >= floor`` added, the page query
+    builds JSON for about ``limit + 1`` rows instead of every match. The bound is cut to
+    the millisecond so that every row sharing the page's last sort time stays in.
     """
     row = cur.execute(
-        f"SELECT {_SORT_TIME} AS st FROM observations o WHERE {' AND '.join(clauses)} "
-        f"ORDER BY st DESC, o.trace_id_hash DESC, o.id DESC LIMIT 1 OFFSET {limit}", params).fetchone()
-    return None if row is None else row[0]
+        f"SELECT o.start_time FROM observations o WHERE {' AND '.join(clauses)} "
+        f"ORDER BY o.start_time DESC LIMIT 1 OFFSET {limit}", params).fetchone()
+    if row is None:
+        return None
+    return row[0].replace(microsecond=row[0].microsecond // 1000 * 1000)
 
 
 def _page(cur: Any, row_json: str, join: str, clauses: list[str], params: list[Any],
