@@ -13,7 +13,7 @@ import pandas as pd
 from .api_progress import Progress
 from .extract import dedupe, read_into
 from .frames import FrameBuilder
-from .frames_specs import spec
+from .frames_specs import document_columns, spec
 from .operations import build_request
 
 __all__ = ["ListsMixin", "filter_json", "as_list"]
@@ -163,3 +163,12 @@ class ListsMixin:
         """The project(s) these keys belong to (``GET /api/public/projects``)."""
         return self._read_list("projects_get", "projects", progress=False)
 
+
+
+document_columns(ListsMixin, {
+    "read_datasets": "datasets", "read_dataset_items": "dataset_items", "read_dataset_runs": "dataset_runs",
+    "read_dataset_run_items": "dataset_run_items", "read_prompts": "prompts", "read_models": "models",
+    "read_comments": "comments", "read_annotation_queues": "annotation_queues",
+    "read_annotation_queue_items": "annotation_queue_items", "read_score_configs": "score_configs",
+    "read_llm_connections": "llm_connections", "read_projects": "projects",
+})

@@ -16,7 +16,7 @@ from .api_lists import ListsMixin, as_list, filter_json
 from .api_progress import Progress
 from .extract import dedupe, iso, read_into, read_windows, to_utc, utc_now
 from .frames import FrameBuilder
-from .frames_specs import SPECS, observation_columns
+from .frames_specs import SPECS, document_columns, observation_columns
 
 __all__ = ["ReadsMixin"]
 
@@ -319,3 +319,6 @@ def _sessions_from_observations(obs: pd.DataFrame) -> pd.DataFrame:
         "environment": first["environment"],
     }
     return _typed(data, "sessions", len(first))
+
+
+document_columns(ReadsMixin, {"read_traces": "traces", "read_sessions": "sessions", "read_scores": "scores"})

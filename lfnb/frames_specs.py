@@ -22,7 +22,8 @@ the listed ones become extra ``int`` / ``float`` columns when they occur.
 
 from __future__ import annotations
 
-__all__ = ["SPECS", "OBSERVATION_GROUPS", "DYNAMIC_PREFIXES", "observation_columns", "spec"]
+__all__ = ["SPECS", "OBSERVATION_GROUPS", "DYNAMIC_PREFIXES", "observation_columns", "spec", "column_table",
+           "document_columns"]
 
 
 def _table(text: str) -> tuple[tuple[str, str], ...]:
@@ -300,3 +301,28 @@ def spec(resource: str) -> tuple[tuple[str, str], ...]:
         return SPECS[resource]
     except KeyError:
         raise ValueError(f"unknown resource {resource!r}; valid: {', '.join(SPECS)}") from None
+
+
+def column_table(resource: str) -> str:
+    """A numpydoc ``Returns`` section listing the columns and dtypes of ``resource``."""
+    from .frames import DTYPES
+
+    cols = observation_columns(("core", "basic", "usage")) if resource == "observations" else spec(resource)
+    width = max(len(c) for c, _ in cols)
+    names = {code: (dtype if isinstance(dtype, str) else "object") for code, dtype in DTYPES.items()}
+    pad = " " * 8  # the indentation of a method docstring
+    rule = f"{pad}    {'=' * width} {'=' * 19}"
+    lines = ["", f"{pad}Returns", f"{pad}-------", f"{pad}DataFrame", f"{pad}    One row per item; columns (dtype):", "",
+             rule, f"{pad}    {'column'.ljust(width)} dtype", rule]
+    lines += [f"{pad}    {c.ljust(width)} {names[code]}" for c, code in cols]
+    lines += [rule, ""]
+    return "\n".join(lines)
+
+
+def document_columns(cls: type, resources: dict[str, str]) -> type:
+    """Append the column table of each ``read_*`` method's resource to its docstring."""
+    for method, resource in resources.items():
+        fn = getattr(cls, method)
+        if "Returns\n" not in (fn.__doc__ or ""):
+            fn.__doc__ = (fn.__doc__ or "").rstrip() + "\n" + column_table(resource)
+    return cls
