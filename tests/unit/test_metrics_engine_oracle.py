@@ -421,6 +421,43 @@ def case_v1_observations_user(t):
             agg(j, ["userId"], {"count_count": ("id", "rows")}))
 
 
+def case_v1_scores_numeric_session(t):
+    s = scores_win(t, ["NUMERIC", "BOOLEAN"])
+    tr = window(t["traces"], "timestamp")[["id", "session_id"]].rename(columns={"id": "tid", "session_id": "sid"})
+    j = s.merge(tr, left_on="trace_id", right_on="tid")
+    j["sessionId"] = j["sid"].fillna("")
+    return (q("scores-numeric", [("value", "sum"), ("count", "count")], ["sessionId"]),
+            agg(j, ["sessionId"], {"sum_value": ("value", "sum"), "count_count": ("id", "rows")}))
+
+
+def case_v1_scores_boolean_by_day(t):
+    s = scores_win(t, ["BOOLEAN"]).assign(timestampDay=lambda d: d["timestamp"].dt.strftime("%Y-%m-%d"))
+    return (q("scores-boolean", [("value", "avg")], ["timestampDay", "name"]),
+            agg(s, ["timestampDay", "name"], {"avg_value": ("value", "mean")}))
+
+
+def _histogram(values: pd.Series) -> list:
+    """ClickHouse histogram for at most ``bins`` distinct values: one bin per value."""
+    counts = values.value_counts().sort_index()
+    v, c = counts.index.astype(float).tolist(), counts.astype(float).tolist()
+    out = []
+    for i in range(len(v)):
+        lo = v[0] if i == 0 else (v[i - 1] + v[i]) / 2
+        hi = v[-1] if i == len(v) - 1 else (v[i] + v[i + 1]) / 2
+        w_lo = c[i] if i == 0 else (c[i - 1] + 3 * c[i]) / 4
+        w_hi = c[i] if i == len(v) - 1 else (c[i + 1] + 3 * c[i]) / 4
+        out.append([lo, hi, (w_lo + w_hi) / 2])
+    return out
+
+
+def case_histogram_by_type(t):
+    o = obs_win(t)  # types without tool definitions keep their row, with an empty histogram
+    rows = [{"type": k, "histogram_toolDefinitions": _histogram(g["n_tools"].dropna())} for k, g in o.groupby("type")]
+    return (q("observations", [("toolDefinitions", "histogram")], ["type"], config={"bins": 10},
+              filters=[{"column": "toolNames", "type": "arrayOptions", "operator": "none of", "value": ["nope"]}]),
+            pd.DataFrame(rows))
+
+
 def case_empty_metrics(t):
     o = obs_win(t)
     return q("observations", [], ["level"]), agg(o.assign(one=1), ["level"], {"count": ("one", "rows")})
@@ -435,7 +472,8 @@ def case_order_by_dimension_limit(t):
 
 
 CASES = [c for name, c in sorted(globals().items()) if name.startswith("case_")]
-V1_CASES = {"case_v1_traces_view", "case_v1_observations_user"}
+V1_CASES = {"case_v1_traces_view", "case_v1_observations_user", "case_v1_scores_numeric_session",
+            "case_v1_scores_boolean_by_day"}
 ORDERED = {"case_hourly_ordered", "case_minute_desc_no_fill", "case_top_n_high_cardinality", "case_order_by_dimension_limit",
            "case_daily_series_with_fill", "case_minute_auto", "case_weekly_monday", "case_monthly"}
 
@@ -453,9 +491,10 @@ def test_the_cases_cover_views_aggregations_granularities_and_filter_types(table
     assert len(queries) >= 30
     views_ = {(v, q_["view"]) for q_, v in queries}
     assert views_ >= {("v2", "observations"), ("v2", "scores-numeric"), ("v2", "scores-boolean"),
-                      ("v2", "scores-categorical"), ("v1", "traces"), ("v1", "observations")}
+                      ("v2", "scores-categorical"), ("v1", "traces"), ("v1", "observations"),
+                      ("v1", "scores-numeric"), ("v1", "scores-boolean")}
     aggs = {m["aggregation"] for q_, _ in queries for m in q_["metrics"]}
-    assert aggs == {"sum", "avg", "count", "max", "min", "p50", "p75", "p90", "p95", "p99", "uniq"}  # histogram: below
+    assert aggs == {"sum", "avg", "count", "max", "min", "p50", "p75", "p90", "p95", "p99", "uniq", "histogram"}
     grans = {q_["timeDimension"]["granularity"] for q_, _ in queries if q_.get("timeDimension")}
     assert grans == {"auto", "minute", "hour", "day", "week", "month"}
     ftypes = {f["type"] for q_, _ in queries for f in q_.get("filters", [])}
