@@ -98,7 +98,7 @@ class ListsMixin:
         return self._read_list("datasets_get_runs", "dataset_runs", {"datasetName": dataset_name},
                                max_rows=max_rows, progress=progress)
 
-    def read_dataset_run_items(self, dataset_id: str | None = None, run_name: str | None = None, *,
+    def read_dataset_run_items(self, dataset_id: str | None = None, *, run_name: str | None = None,
                                dataset_name: str | None = None, max_rows: int | None = None,
                                workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
         """Items of one dataset run (``GET /api/public/dataset-run-items``).

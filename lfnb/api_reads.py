@@ -71,7 +71,11 @@ def _scores_v3(records: list) -> list:
 
 
 class ReadsMixin(ListsMixin):
-    """``read_observations``, ``read_traces``, ``read_sessions``, ``read_scores``."""
+    """``read_observations``, ``read_traces``, ``read_sessions``, ``read_scores``.
+
+    ``from_time, to_time`` are the only positional pair (a time range reads naturally
+    as two values); everything after them is keyword-only as the house style asks.
+    """
 
     generation: str
 
@@ -190,7 +194,7 @@ class ReadsMixin(ListsMixin):
             filt = None
             if name is not None:
                 filt = [{"type": "stringOptions", "column": "traceName", "operator": "any of", "value": [name]}]
-            obs = self.read_observations(from_time, to_time, fields=("core", "basic", "usage", "trace_context"),
+            obs = self.read_observations(from_time, to_time=to_time, fields=("core", "basic", "usage", "trace_context"),
                                          filter=filt, user_id=user_id, session_id=session_id,
                                          environment=environment, workers=workers, progress=progress)
             return _head(_traces_from_observations(obs), max_rows)
@@ -213,7 +217,7 @@ class ReadsMixin(ListsMixin):
         ``GET /api/public/sessions`` (``createdAt`` is the session's own).
         """
         if self.generation == "v4":
-            obs = self.read_observations(from_time, to_time, fields=("core", "basic"), environment=environment,
+            obs = self.read_observations(from_time, to_time=to_time, fields=("core", "basic"), environment=environment,
                                          filter=[{"type": "null", "column": "sessionId", "operator": "is not null",
                                                   "value": ""}],
                                          workers=workers, progress=progress)

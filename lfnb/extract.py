@@ -70,6 +70,7 @@ def read_into(fetch: Callable[[dict], Any], builder: FrameBuilder, *, paging: st
     paginator = make_paginator(paging, limit, params)
     for data in iterate_pages(fetch, paginator, max_rows=max_rows, workers=workers, on_page=on_page):
         builder.add(transform(data) if transform is not None else data)
+        del data  # the page's dicts are converted: free them before the next request
 
 
 def _splittable(exc: BaseException) -> bool:

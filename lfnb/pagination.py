@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any, Callable, Iterator
 
 from .errors import LfnbTruncationWarning, PaginationError
@@ -159,6 +161,7 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
         page = fetch(params)
         params = paginator.advance(page)
         data = page["data"]
+        del page
         if on_page is not None:
             on_page(len(data))
         if max_rows is not None and seen + len(data) >= max_rows:
@@ -169,6 +172,7 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
             return
         seen += len(data)
         yield data
+        del data  # do not hold the previous page while the next one is fetched
 
 
 def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, workers, on_page) -> Iterator[list]:
@@ -195,6 +199,7 @@ def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, work
             yield rows
 
     yield from emit(data)
+    del data
     if last > 1:
         def one(number: int) -> list:
             rows = paginator.check(fetch(paginator.params_for(number)), number)
@@ -202,9 +207,21 @@ def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, work
                 on_page(len(rows))
             return rows
 
+        numbers = iter(range(2, last + 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfnb-page") as pool:
-            for rows in pool.map(one, range(2, last + 1)):  # map keeps page order
-                yield from emit(rows)
+            # A sliding window of 2 x workers pages in flight: pages are consumed in order
+            # and at most that many wait in memory, however slow the consumer.
+            pending = deque(pool.submit(one, n) for n in islice(numbers, 2 * workers))
+            try:
+                while pending:
+                    rows = pending.popleft().result()
+                    nxt = next(numbers, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(one, nxt))
+                    yield from emit(rows)
+            finally:
+                for future in pending:
+                    future.cancel()
     if truncated and max_rows is not None and seen >= max_rows:
         _warn_truncated(max_rows)
 

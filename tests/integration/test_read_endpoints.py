@@ -144,7 +144,7 @@ def test_dataset_runs_and_run_items(lf, server):
         runs = lf.read_dataset_runs(ds["name"], progress=False)
         assert_same_ids(runs, ids(server.store, f"SELECT id FROM dataset_runs WHERE dataset_id = '{ds['id']}'"))
         for run_name in runs["name"][:2]:
-            items = lf.read_dataset_run_items(ds["id"], run_name, progress=False)
+            items = lf.read_dataset_run_items(ds["id"], run_name=run_name, progress=False)
             expected = ids(server.store, "SELECT i.id FROM dataset_run_items i JOIN dataset_runs r "
                                          f"ON i.dataset_run_id = r.id WHERE r.dataset_id = '{ds['id']}' "
                                          f"AND r.name = '{run_name}'")
