@@ -13,6 +13,31 @@ Result semantics follow Langfuse (facts §2.5-2.8): inclusive window, ``<agg>_<m
 columns (``count`` without metrics), ``time_dimension`` as ``YYYY-MM-DD`` (day/week/month)
 or ``YYYY-MM-DDThh:mm:ss.000Z`` (minute/hour), gap filling without orderBy, v2's default
 row_limit of 100, histograms as ``[lower, upper, height]`` triples.
+
+Where DuckDB and ClickHouse differ, lfnb.local chooses determinism:
+
+* ``p50``…``p99``: ClickHouse ``quantile`` keeps a reservoir of 8192 values and
+  interpolates linearly, i.e. it equals DuckDB's ``quantile_cont`` for up to 8192
+  values per group; beyond that ClickHouse samples and lfnb.local stays exact.
+* ``uniq``: exact ``count(DISTINCT)`` (ClickHouse's ``uniq`` is approximate on large sets).
+* ``histogram``: ClickHouse's algorithm, values added in ascending order (ClickHouse
+  adds them in storage order, so its bins can differ slightly on the same data).
+* float sums and averages add sorted values, so a query gives the same digits every time.
+* the store has no experiment columns (those dimensions are null), v2's ``traceVersion``
+  reads the trace version, and v2 score views join the ``traces`` table (its
+  ``timestamp`` in the window) where Langfuse joins the trace's root event.
+
+Examples
+--------
+>>> from datetime import datetime, timezone
+>>> from lfnb.local.store import Store
+>>> from lfnb.local.generator import generate
+>>> store = Store()
+>>> _ = generate(store, traces=50, days=2, anchor=datetime(2026, 11, 1, tzinfo=timezone.utc))
+>>> rows = query(store, {"view": "observations", "metrics": [{"measure": "count", "aggregation": "count"}],
+...                      "fromTimestamp": "2026-10-30T00:00:00Z", "toTimestamp": "2026-11-01T00:00:00Z"})
+>>> list(rows[0])
+['count_count']
 """
 
 from __future__ import annotations
