@@ -15,6 +15,7 @@ from datetime import datetime
 
 from lfnb.local.metrics_views import Dim, ViewSql, det_sum, view_sql
 from lfnb.metrics import schemas
+from lfnb.metrics.checks import parse_filter_datetime
 
 QUANTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 BUCKETS = {
@@ -194,7 +195,7 @@ def filter_sql(f: dict, v: ViewSql, params: _Params) -> tuple[str, str | None]:
     if dim is None and column.endswith("Name") and "name" in v.dims:
         dim = v.dims["name"]
     if dim is None and column == v.time_column:
-        return f"b.{column} {op} {params.add(_as_datetime(value))}", None
+        return f"b.{column} {op} {params.add(parse_filter_datetime(value))}", None
     if dim is None and column == "metadata":
         expr = f"coalesce(json_extract_string(b.metadata, {params.add('$.' + _json_key(f['key']))}), '')"
         return _string_condition(expr, op, value, params, False), None
@@ -257,15 +258,3 @@ def _string_condition(expr: str, op: str, value, params: _Params, empty_is_null:
 
 def _json_key(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _as_datetime(value) -> datetime:
-    from datetime import timezone
-
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).replace(tzinfo=None)
-    text = str(value).replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed

@@ -87,6 +87,11 @@ def zod_issues(data: Any, version: str) -> list[dict]:
     errors = sorted(schemas.validator(version, zod_only=True).iter_errors(data),
                     key=lambda e: [str(p) for p in e.absolute_path])
     issues = [i for e in errors for i in _issue(e)]
+    for bad in checks.datetime_filter_issues(data):
+        index = int(bad["path"].split("[")[1].split("]")[0])
+        issues.append({"expected": "date", "code": "invalid_type", "received": "Invalid Date",
+                       "path": ["query", "filters", index, "value"],
+                       "message": "Invalid input: expected date, received Date"})
     if not issues:
         order = checks.time_order_issue(data)
         if order:

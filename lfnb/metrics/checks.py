@@ -67,6 +67,36 @@ def time_order_issue(query: dict) -> dict | None:
     return {"path": "$.fromTimestamp", "message": "fromTimestamp must be before toTimestamp"}
 
 
+def parse_filter_datetime(value) -> datetime:
+    """A datetime filter value (ISO text or epoch milliseconds) as a naive UTC datetime.
+
+    Raises ``ValueError`` for text that is not a date, like zod's ``z.coerce.date()``.
+    """
+    from datetime import timezone
+
+    if isinstance(value, bool):
+        raise ValueError(f"not a date: {value!r}")
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).replace(tzinfo=None)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def datetime_filter_issues(query: dict) -> list[dict]:
+    """Datetime filter values that are not dates (zod coerces them and fails)."""
+    issues = []
+    for i, f in enumerate(query.get("filters") or []):
+        if isinstance(f, dict) and f.get("type") == "datetime" and "value" in f:
+            try:
+                parse_filter_datetime(f["value"])
+            except (ValueError, TypeError, OverflowError):
+                issues.append({"path": f"$.filters[{i}].value",
+                               "message": f"must be a date, e.g. 2026-11-01T00:00:00Z; got {f['value']!r}"})
+    return issues
+
+
 def high_cardinality_issues(query: dict, version: str) -> list[dict]:
     """v2's rule: high-cardinality dimensions only as a top-N (never in a time series)."""
     if version != "v2":

@@ -53,6 +53,18 @@ def test_zod_issues_have_query_paths(store_small):
     assert issues[("query", "config", "bins")]["message"] == "Too small: expected number to be >=1"
 
 
+def test_datetime_filter_value_must_be_a_date(store_small):
+    body = {"view": "observations", "metrics": [], **WINDOW,
+            "filters": [{"column": "start_time", "type": "datetime", "operator": ">", "value": "soon"}]}
+    p = problem(handle_metrics_v2, store_small, body)
+    assert p.body == {"message": "Invalid request data", "error": [
+        {"expected": "date", "code": "invalid_type", "received": "Invalid Date", "path": ["query", "filters", 0, "value"],
+         "message": "Invalid input: expected date, received Date"}]}
+    ok = {**body, "filters": [{**body["filters"][0], "value": 1793232000000}]}  # epoch ms = 2026-10-29T00:00Z
+    assert handle_metrics_v2(store_small, req(ok))["data"] == query(store_small, {**body, "filters": [
+        {**body["filters"][0], "value": "2026-10-29T00:00:00Z"}]})
+
+
 def test_from_not_before_to_is_a_zod_refine(store_small):
     p = problem(handle_metrics_v1, store_small, {"view": "traces", "metrics": [], "fromTimestamp": WINDOW["toTimestamp"],
                                                  "toTimestamp": WINDOW["toTimestamp"]})

@@ -156,6 +156,8 @@ def test_every_problem_is_listed_and_the_message_shows_three():
      [("$.filters[0].type", "must be one of string, stringOptions, null; got 'number'")]),
     ({"filters": [{"column": "metadata", "type": "stringObject", "operator": "=", "value": "x"}]},
      [("$.filters[0].key", "is required")]),
+    ({"filters": [{"column": "start_time", "type": "datetime", "operator": ">", "value": "yesterday"}]},
+     [("$.filters[0].value", "must be a date, e.g. 2026-11-01T00:00:00Z; got 'yesterday'")]),
 ])
 def test_pinned_messages(change, expected):
     assert messages(q(**change)) == expected
