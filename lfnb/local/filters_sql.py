@@ -24,7 +24,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from lfnb.filter_columns import find_column
+from lfnb.filter_columns import COMPATIBLE_FILTER_TYPES, find_column
 from lfnb.filters import check_filters, search_tokens
 from lfnb.local.routing import invalid_request, zod_error
 
@@ -198,6 +198,13 @@ def condition_sql(cond: dict, target: str, *, alias: str | None = None) -> tuple
         raise invalid_request(f"Column {cond['column']} does not match a UI / CH table mapping.")
     if target == "traces" and col.id in ("scores_avg", "score_categories", "score_booleans"):
         return _score_condition(ftype, op, cond.get("key"), value, a)
+    if col.type is None:
+        # The server skips the type check on these columns and ClickHouse then fails on a
+        # mismatch; answer that with a 400 rather than a DuckDB error.
+        as_type = "arrayOptions" if col.id in _ARRAY_COLUMNS else "string"
+        if ftype != "null" and ftype not in COMPATIBLE_FILTER_TYPES[as_type]:
+            raise invalid_request(f"Invalid filter type '{ftype}' for column '{cond['column']}'. "
+                                  f"Expected filter type '{as_type}'.")
     expr = COLUMN_SQL[target][col.id].format(a=a)
 
     if ftype == "null":

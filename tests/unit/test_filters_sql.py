@@ -252,3 +252,24 @@ def test_parse_filter_param_errors():
     assert info.value.status == 400
     assert info.value.body == {"message": "Column latency does not match a UI / CH table mapping.",
                                "error": "InvalidRequestError"}
+
+
+@pytest.mark.parametrize("cond, message", [
+    ({"type": "number", "column": "userId", "operator": ">", "value": 1},
+     "Invalid filter type 'number' for column 'userId'. Expected filter type 'string'."),
+    ({"type": "string", "column": "Trace Tags", "operator": "=", "value": "rag"},
+     "Invalid filter type 'string' for column 'Trace Tags'. Expected filter type 'arrayOptions'."),
+])
+def test_unchecked_v1_columns_mismatch_is_a_400(cond, message):
+    normalised = parse_filter_param(json.dumps([cond]), "observations_v1")  # the server accepts the shape
+    with pytest.raises(ApiProblem) as info:
+        where_sql(normalised, "observations_v1")
+    assert (info.value.status, info.value.body) == (400, {"message": message, "error": "InvalidRequestError"})
+
+
+def test_unchecked_v1_columns_filter_like_their_data(store_small, obs):
+    conds = [{"type": "arrayOptions", "column": "traceTags", "operator": "any of", "value": ["rag"]},
+             {"type": "string", "column": "userId", "operator": "starts with", "value": "user-0000"}]
+    got = rows_where(store_small, "observations", "o", "observations_v1", conds)
+    mask = obs["tags"].map(lambda t: "rag" in t) & _s(obs["user_id"]).str.startswith("user-0000")
+    assert got == set(obs.loc[mask, "id"]) != set()
