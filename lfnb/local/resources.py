@@ -3,8 +3,9 @@
 ``ROUTES`` is a list of ``(method, path_template, operation_name, handler)``; path
 templates and operation names are those of ``seed-operations.tsv`` (plus
 ``scores_v3_get_many`` for ``GET /api/public/v3/scores`` and ``metrics_daily`` for the
-deprecated ``GET /api/public/metrics/daily``, which the seed catalogue lacks). Every handler follows the
-contract of :mod:`lfnb.local.routing`: ``handler(store, ApiRequest) -> dict | Reply``,
+deprecated ``GET /api/public/metrics/daily``, which the seed catalogue lacks). Every
+handler follows the contract of :mod:`lfnb.local.routing`:
+``handler(store, ApiRequest) -> dict | Reply | None`` (None = 204),
 errors raised as :class:`~lfnb.local.routing.ApiProblem`. Operations missing here
 (v2 observations and metrics have their own modules; organisation, SCIM, media,
 ingestion, ... are not emulated) are answered by the app with a JSON 501.
@@ -33,7 +34,7 @@ from lfnb.local import (
 from lfnb.local import resources_scores as _scores
 from lfnb.local import resources_traces as _traces
 from lfnb.local.resources_common import iso, parse_json, project
-from lfnb.local.routing import ApiRequest, Handler, Reply
+from lfnb.local.routing import ApiRequest, Handler
 
 __all__ = ["ROUTES", "health", "projects_get", "route_table"]
 
