@@ -119,7 +119,10 @@ def column_choices(target: str) -> list[dict]:
     _check_target(target)
     out = []
     for col in COLUMNS[target]:
-        types = FILTER_TYPES[:-1] if col.type is None else COMPATIBLE_FILTER_TYPES.get(col.type, (col.type,))
+        if col.type is None:
+            types = tuple(t for t in FILTER_TYPES if t not in ("null", "positionInTrace"))
+        else:
+            types = COMPATIBLE_FILTER_TYPES.get(col.type, (col.type,))
         if target == "observations_v2" and col.id in _IO_COLUMNS:
             types = ("string",)
         out.append({"id": col.id, "name": col.name, "type": col.type,

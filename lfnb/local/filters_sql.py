@@ -54,7 +54,7 @@ _OBSERVATIONS = {
     "traceTags": "{a}.tags", "tags": "{a}.tags", "traceEnvironment": "{a}.environment",
     "isRootObservation": "({a}.parent_observation_id IS NULL)",
     "hasParentObservation": "({a}.parent_observation_id IS NOT NULL)",
-    "hasInput": "coalesce({a}.input, '') <> ''", "hasOutput": "coalesce({a}.output, '') <> ''",
+    "hasInput": "(coalesce({a}.input, '') <> '')", "hasOutput": "(coalesce({a}.output, '') <> '')",
     "isExperimentItemRootSpan": "FALSE",
     "evaluatorId": "json_extract_string({a}.metadata, '$.evaluator_id')",
     "ruleId": "json_extract_string({a}.metadata, '$.rule_id')",

@@ -122,7 +122,9 @@ def test_column_choices_for_widgets():
     assert v2["latency"] == {"id": "latency", "name": "Latency (s)", "type": "number",
                              "filterTypes": ["number", "null"], "aliasOf": None}
     v1 = {c["id"]: c for c in column_choices("observations_v1")}
-    assert v1["traceTags"]["type"] is None and "arrayOptions" in v1["traceTags"]["filterTypes"]
+    assert v1["traceTags"]["type"] is None and v1["traceTags"]["filterTypes"] == [
+        "datetime", "string", "number", "stringOptions", "categoryOptions", "arrayOptions", "stringObject",
+        "numberObject", "booleanObject", "boolean", "null"]
     assert len(column_choices("scores")) == len(COLUMNS["scores"])
 
 
