@@ -87,7 +87,8 @@ def parse_filter_datetime(value) -> datetime:
 def datetime_filter_issues(query: dict) -> list[dict]:
     """Datetime filter values that are not dates (zod coerces them and fails)."""
     issues = []
-    for i, f in enumerate(query.get("filters") or []):
+    filters = query.get("filters")
+    for i, f in enumerate(filters if isinstance(filters, list) else []):
         if isinstance(f, dict) and f.get("type") == "datetime" and "value" in f:
             try:
                 parse_filter_datetime(f["value"])

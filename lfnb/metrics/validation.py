@@ -188,7 +188,7 @@ def _hint(path: list, instance: Any, data: dict, version: str) -> str:
                 "observations view, e.g. measure 'traceId' with aggregation 'uniq' counts traces")
     view = data.get("view")
     other_view = schemas.views(other).get(view) if isinstance(view, str) else None
-    if other_view is None or len(path) < 2:
+    if other_view is None or len(path) < 2 or not isinstance(instance, str):
         return ""
     if path[0] == "dimensions" and instance in other_view["dimensions"]:
         return f". '{instance}' is a dimension of the {view} view only in the {other} API"

@@ -193,3 +193,63 @@ def test_lfnb_local_exports_query():
     import lfnb.local
 
     assert lfnb.local.query is query
+
+
+def _mutations(seed: int, n: int):
+    """Seeded random corruptions of a rich valid query (wrong types, unknown names, missing keys)."""
+    import copy
+    import random
+
+    rng = random.Random(seed)
+    values = [None, 1, -1, 0, 2.5, "x", "", [], {}, [1], ["a"], True, "2026-10-30T00:00:00Z", "is null", "any of",
+              {"field": "name"}, [{"field": "name"}], "metadata", "scoreName", "tags", 1e300, "userId", "sum_x"]
+    base = {"view": "observations", "dimensions": [{"field": "name"}, {"field": "toolNames"}],
+            "metrics": [{"measure": "latency", "aggregation": "p95"}, {"measure": "costByType", "aggregation": "sum"}],
+            "filters": [{"column": "tags", "type": "arrayOptions", "operator": "any of", "value": ["rag"]},
+                        {"column": "metadata", "type": "stringObject", "key": "worker", "operator": "=", "value": "w"}],
+            "timeDimension": {"granularity": "hour"}, "fromTimestamp": "2026-10-30T00:00:00Z",
+            "toTimestamp": "2026-11-01T00:00:00Z", "orderBy": [{"field": "p95_latency", "direction": "desc"}],
+            "config": {"bins": 5, "row_limit": 50}}
+
+    def paths(obj, prefix=()):
+        if prefix:
+            yield prefix
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+        for key, value in items:
+            yield from paths(value, prefix + (key,))
+
+    all_paths = list(paths(base))
+    for _ in range(n):
+        q = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(all_paths)
+            target = q
+            try:
+                for key in path[:-1]:
+                    target = target[key]
+                if rng.random() < 0.15 and isinstance(target, dict):
+                    target.pop(path[-1], None)
+                else:
+                    target[path[-1]] = copy.deepcopy(rng.choice(values))
+            except (KeyError, IndexError, TypeError):
+                pass
+        yield q
+
+
+def test_client_validation_rejects_exactly_what_the_server_rejects(store_small):
+    """For 400 corrupted queries and both versions: no 500s, and validate_query agrees with the server."""
+    from lfnb.metrics import query_issues
+
+    outcomes = Counter()
+    for q in _mutations(seed=7, n=200):
+        for handler, version in ((handle_metrics_v1, "v1"), (handle_metrics_v2, "v2")):
+            try:
+                handler(store_small, req(q))
+                server_ok = True
+            except ApiProblem as exc:
+                assert exc.status == 400
+                server_ok = False
+            client_ok = not query_issues(q, version)
+            assert client_ok == server_ok, (version, q)
+            outcomes[server_ok] += 1
+    assert outcomes[True] > 0 and outcomes[False] > 0
