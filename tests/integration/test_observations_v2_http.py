@@ -81,3 +81,11 @@ def test_raw_http_shape_and_cursor_needs_url_encoding(local_server):
     assert [r["id"] for r in body["data"] + second["data"]] == store_ids(local_server.store)[:6]
     bad = requests.get(url, params={"limit": 1001}, auth=auth, timeout=10)
     assert bad.status_code == 400 and bad.json()["message"] == "Invalid request data"
+
+
+def test_sdk_simple_parameters(sdk, local_server):
+    ids, _, _ = sdk_walk(sdk, limit=500, is_root_observation=True, level="DEFAULT", type="SPAN",
+                         from_start_time=FROM, to_start_time=TO)
+    expected = store_ids(local_server.store, "parent_observation_id IS NULL AND level = 'DEFAULT' AND type = 'SPAN' "
+                         "AND start_time >= ? AND start_time < ?", [FROM.replace(tzinfo=None), TO.replace(tzinfo=None)])
+    assert ids == expected and expected
