@@ -92,6 +92,9 @@ def zod_issues(data: Any, version: str) -> list[dict]:
         issues.append({"expected": "date", "code": "invalid_type", "received": "Invalid Date",
                        "path": ["query", "filters", index, "value"],
                        "message": "Invalid input: expected date, received Date"})
+    for bad in checks.timestamp_issues(data):
+        issues.append({"origin": "string", "code": "invalid_format", "format": "datetime",
+                       "path": ["query", bad["path"][2:]], "message": "Invalid ISO datetime"})
     if not issues:
         order = checks.time_order_issue(data)
         if order:

@@ -56,13 +56,26 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(base + frac + offset)
 
 
+def timestamp_issues(query: dict) -> list[dict]:
+    """Timestamps that match the ISO pattern but name no real instant (2026-02-30, offset +25:00)."""
+    issues = []
+    for key in ("fromTimestamp", "toTimestamp"):
+        value = query.get(key)
+        if isinstance(value, str) and _TS.match(value):
+            try:
+                parse_timestamp(value)
+            except ValueError:
+                issues.append({"path": f"$.{key}", "message": f"is not a valid date and time; got {value!r}"})
+    return issues
+
+
 def time_order_issue(query: dict) -> dict | None:
-    """zod's refine: fromTimestamp strictly before toTimestamp."""
+    """zod's refine: fromTimestamp strictly before toTimestamp (compared in milliseconds, like JS Dates)."""
     try:
         start, end = parse_timestamp(query["fromTimestamp"]), parse_timestamp(query["toTimestamp"])
     except (KeyError, TypeError, ValueError):
         return None
-    if start < end:
+    if start.timestamp() * 1000 // 1 < end.timestamp() * 1000 // 1:
         return None
     return {"path": "$.fromTimestamp", "message": "fromTimestamp must be before toTimestamp"}
 

@@ -89,7 +89,7 @@ def query_issues(data: Any, version: str = "v2") -> list[dict]:
     order = checks.time_order_issue(data)
     if order:
         extra.append(order)
-    extra += checks.datetime_filter_issues(data)
+    extra += checks.datetime_filter_issues(data) + checks.timestamp_issues(data)
     if zod_ok:
         extra += checks.semantic_issues(normalize(data), version)
     for issue in extra:

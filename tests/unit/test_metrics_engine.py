@@ -65,6 +65,13 @@ def test_datetime_filter_value_must_be_a_date(store_small):
         {**body["filters"][0], "value": "2026-10-29T00:00:00Z"}]})
 
 
+def test_impossible_dates_are_invalid_iso_datetimes(store_small):
+    p = problem(handle_metrics_v2, store_small, {"view": "observations", "metrics": [],
+                                                 "fromTimestamp": "2026-02-29T00:00:00Z", **{"toTimestamp": WINDOW["toTimestamp"]}})
+    assert p.body["error"] == [{"origin": "string", "code": "invalid_format", "format": "datetime",
+                                "path": ["query", "fromTimestamp"], "message": "Invalid ISO datetime"}]
+
+
 def test_from_not_before_to_is_a_zod_refine(store_small):
     p = problem(handle_metrics_v1, store_small, {"view": "traces", "metrics": [], "fromTimestamp": WINDOW["toTimestamp"],
                                                  "toTimestamp": WINDOW["toTimestamp"]})

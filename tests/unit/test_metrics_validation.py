@@ -129,6 +129,9 @@ def test_every_problem_is_listed_and_the_message_shows_three():
                                                "got '2025-01-01T00:00:00'")]),
     ({"toTimestamp": "2026-10-25T00:00:00Z"}, [("$.fromTimestamp", "fromTimestamp must be before toTimestamp")]),
     ({"toTimestamp": "2026-10-25T01:00:00+02:00"}, [("$.fromTimestamp", "fromTimestamp must be before toTimestamp")]),
+    ({"toTimestamp": "2026-10-25T00:00:00.0009Z"}, [("$.fromTimestamp", "fromTimestamp must be before toTimestamp")]),
+    ({"toTimestamp": "2026-02-30T00:00:00Z"}, [("$.toTimestamp", "is not a valid date and time; "
+                                                "got '2026-02-30T00:00:00Z'")]),
     ({"metrics": None}, [("$.metrics", "must be of type array; got null")]),
     ({"timeDimension": {"granularity": "5m"}}, [("$.timeDimension.granularity",
                                                  "must be one of auto, minute, hour, day, week, month; got '5m'")]),
