@@ -312,6 +312,11 @@ def filters_to_json(filters: Iterable[Filter | Mapping]) -> str:
     return json.dumps([f.to_dict() if isinstance(f, Filter) else dict(f) for f in filters])
 
 
+def _values(values: Iterable[str] | str) -> tuple:
+    """Option values as a tuple; a lone string is one option, not its characters."""
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
 @dataclass(frozen=True)
 class Filter:
     """One filter condition, immutable; build it with the class methods.
@@ -345,11 +350,11 @@ class Filter:
 
     @classmethod
     def options(cls, column: str, values: Iterable[str], *, operator: str = "any of") -> "Filter":
-        return cls("stringOptions", column, operator, tuple(values))
+        return cls("stringOptions", column, operator, _values(values))
 
     @classmethod
     def array(cls, column: str, operator: str, values: Iterable[str]) -> "Filter":
-        return cls("arrayOptions", column, operator, tuple(values))
+        return cls("arrayOptions", column, operator, _values(values))
 
     @classmethod
     def number(cls, column: str, operator: str, value: float) -> "Filter":
@@ -377,7 +382,7 @@ class Filter:
 
     @classmethod
     def category(cls, column: str, key: str, values: Iterable[str], *, operator: str = "any of") -> "Filter":
-        return cls("categoryOptions", column, operator, tuple(values), key)
+        return cls("categoryOptions", column, operator, _values(values), key)
 
     @classmethod
     def number_object(cls, column: str, key: str, operator: str, value: float) -> "Filter":

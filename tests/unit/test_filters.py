@@ -85,6 +85,11 @@ def test_builder_rejects_invalid_conditions(build, path, message):
     assert info.value.issues[0]["message"] == message
 
 
+def test_a_lone_string_is_one_option():
+    assert Filter.options("environment", "production").to_dict()["value"] == ["production"]
+    assert Filter.array("tags", "all of", "rag").to_dict()["value"] == ["rag"]
+
+
 def test_empty_array_allowed_for_all_of_and_none_of_and_category():
     assert Filter.array("tags", "all of", []).value == ()
     assert Filter.array("tags", "none of", []).value == ()
