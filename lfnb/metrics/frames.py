@@ -130,18 +130,20 @@ def metrics_frame(data: list[dict], query: dict, *, version: str = "v2", warn: b
         exactly ``row_limit`` rows (probably cut short).
     """
     kinds = result_columns(query, version)
-    raw = pd.DataFrame.from_records(list(data)) if data else pd.DataFrame()
+    rows = list(data)
+    # object columns first: pandas' inference would turn [1, None] into 1.0/NaN before typing
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    raw = {c: pd.Series([row.get(c) for row in rows], dtype=object) for c in names}
     out: dict[str, pd.Series] = {}
     for col, kind in kinds.items():
-        if col in raw.columns:
+        if col in raw:
             out[col] = _column(raw[col], kind)
         else:
-            out[col] = pd.Series([None] * len(raw), dtype=_EMPTY[kind]) if len(raw) else \
-                pd.Series([], dtype=_EMPTY[kind])
-    for col in raw.columns:  # keep anything the server added, untouched
+            out[col] = pd.Series([None] * len(rows), dtype=_EMPTY[kind]) if rows else pd.Series([], dtype=_EMPTY[kind])
+    for col in names:  # keep anything the server added, with pandas' own inference
         if col not in out:
-            out[col] = raw[col]
-    df = pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
+            out[col] = pd.Series(raw[col].tolist())
+    df = pd.DataFrame(out, index=pd.RangeIndex(len(rows)))
     df.attrs["units"] = {
         f"{m['aggregation']}_{m['measure']}": schemas.measure_unit(version, query["view"], m["measure"], m["aggregation"])
         for m in query.get("metrics") or []

@@ -133,6 +133,15 @@ def test_count_column_without_metrics_and_hour_strings():
     assert df["time_dimension"].iloc[0] == pd.Timestamp("2026-10-25T10:00", tz="UTC")
 
 
+def test_integer_dimensions_become_strings_without_float_noise():
+    q = {"view": "observations", "dimensions": [{"field": "promptVersion"}], "metrics": []}
+    df = metrics_frame([{"promptVersion": 1, "count": 3}, {"promptVersion": None, "count": 2},
+                        {"promptVersion": 12, "count": "1", "extra": "kept"}], q)
+    assert df["promptVersion"].tolist()[::2] == ["1", "12"] and pd.isna(df["promptVersion"].iloc[1])
+    assert str(df["promptVersion"].dtype) == "str" and df["count"].tolist() == [3, 2, 1]
+    assert list(df.columns) == ["promptVersion", "count", "extra"]
+
+
 def test_truncation_warning():
     q = {"view": "observations", "metrics": [{"measure": "count", "aggregation": "count"}],
          "dimensions": [{"field": "name"}]}
