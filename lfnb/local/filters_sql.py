@@ -296,7 +296,8 @@ def _score_condition(ftype: str, op: str, key: str | None, value: Any, a: str) -
         return (f"EXISTS (SELECT 1 {base} AND _fs.data_type = 'NUMERIC' "
                 f"HAVING avg(_fs.value) {op} ?::DOUBLE)"), [key, float(value)]
     if ftype == "categoryOptions":
-        sql = f"EXISTS (SELECT 1 {base} AND _fs.data_type = 'CATEGORICAL' AND list_contains(?::VARCHAR[], _fs.string_value))"
+        sql = (f"EXISTS (SELECT 1 {base} AND _fs.data_type = 'CATEGORICAL' "
+               "AND list_contains(?::VARCHAR[], _fs.string_value))")
         return (sql if op == "any of" else f"NOT {sql}"), [key, list(value)]
     if ftype == "booleanObject":
         sql = f"EXISTS (SELECT 1 {base} AND _fs.data_type = 'BOOLEAN' AND _fs.value = ?::DOUBLE)"

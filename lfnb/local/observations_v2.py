@@ -24,8 +24,17 @@ Behaviour (facts sheet §4):
 * Advanced ``filter`` conditions replace a simple query parameter only when both
   target the same store column; every other simple parameter still applies.
 
-Each row's JSON is built inside DuckDB (``json_object``) and the page body is joined
-from those strings (``Reply.raw_json``): no per-row Python objects on the hot path.
+Performance: each row's JSON is built inside DuckDB (``json_object``) and the page
+body is joined from those strings (``Reply.raw_json``), so no per-row Python objects
+exist on the hot path. A page costs three small queries: the table's row count and
+time span (cached two seconds) size a recent-time window; the bare start times in
+that window give a *floor* below which the page cannot reach; the page query adds
+``start_time >= floor`` and so renders JSON for about ``limit + 1`` rows instead of
+ranking and rendering every match. Both shortcuts only narrow the candidates with
+bounds that provably keep the page's rows, and fall back to the plain query when the
+window holds too few rows. What remains is DuckDB reading each needed column for
+every vector that holds a page row: with observations stored in start-time order a
+page touches a few vectors instead of nearly all, about 1.7x cheaper.
 """
 
 from __future__ import annotations
