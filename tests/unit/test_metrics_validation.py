@@ -192,6 +192,14 @@ def test_semantic_checks_use_the_server_wording(change, message):
     assert [i["message"] for i in issues] == [message]
 
 
+def test_bare_measure_name_passes_the_hc_rule_but_not_the_order_by_check():
+    # facts §2.4 trap: validateQuery accepts "totalCost", the query builder then rejects it
+    trap = q(dimensions=[{"field": "traceId"}], metrics=[{"measure": "totalCost", "aggregation": "sum"}],
+             orderBy=[{"field": "totalCost", "direction": "desc"}], config={"row_limit": 10})
+    assert messages(trap) == [("$.orderBy[0].field",
+                               "Invalid orderBy field: totalCost. Must be one of the dimension or metric fields.")]
+
+
 def test_high_cardinality_rule_is_v2_only_and_top_n_passes():
     hc = q(dimensions=[{"field": "userId"}])
     assert query_issues(hc, "v1") == []
