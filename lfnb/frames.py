@@ -1,13 +1,16 @@
 """Records → DataFrame, page by page, with the dtypes of :mod:`lfnb.frames_specs`.
 
 :class:`FrameBuilder` turns each page's records into typed column chunks as the
-page arrives (compact pyarrow arrays, so the page's dicts can be dropped at
-once), then converts column by column at the end, freeing each column's chunks
-as it goes: peak
-memory stays near the size of the final frame instead of rows held twice as
-Python dicts. Every column is an extension dtype (``str``, ``Int64``,
+page arrives (pyarrow arrays for text and timestamps, masked arrays merged into
+64k-row blocks for numbers), so the page's dicts can be dropped at once; at the
+end it converts column by column, freeing each column's chunks as it goes. Text
+columns become pandas' ``str`` dtype without a copy (same arrow buffers). Peak
+memory stays under twice the final frame instead of rows held as Python dicts
+plus the frame. Every column is an extension dtype (``str``, ``Int64``,
 ``Float64``, ``boolean``, ``datetime64[us, UTC]``) or ``object`` for JSON values,
 so the final ``DataFrame`` does not consolidate (copy) blocks.
+
+Requires pyarrow (pandas 3 stores its ``str`` dtype in it).
 
 An empty result still has every column with its dtype.
 """
