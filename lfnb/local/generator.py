@@ -194,7 +194,7 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
                          model_ids: list[str], prompts: dict) -> np.ndarray:
     rng = ctx.rng
     n = len(obs["trace"])
-    ids = gio.hex_ids(rng, n, 8)
+    ids, order = gio.unique_hex_ids(rng, n, 8)
     ids_arrow = gio.arrow_str(ids)
     tpl, slot, trace = obs["tpl"], obs["slot"], obs["trace"]
     width = max(len(t.nodes) for t in cat.TEMPLATES)
@@ -267,7 +267,6 @@ def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_id
     no_model = ~has_model
     # Rows go in in id order: DuckDB builds the primary-key index several times faster
     # from sorted keys (1M random keys: 5.4 s, sorted: 0.7 s).
-    order = np.argsort(ids, kind="stable")
     for lo in range(0, n, CHUNK):
         c = order[lo:lo + CHUNK]
         table = pa.table({

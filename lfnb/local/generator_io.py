@@ -21,6 +21,24 @@ def hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
     return np.frombuffer(rng.bytes(n * nbytes).hex().encode("ascii"), dtype=f"S{2 * nbytes}")
 
 
+def unique_hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`hex_ids` but guaranteed distinct; also returns the sorting order.
+
+    64-bit ids collide with probability ~n**2 / 2**65 (3e-8 for a million rows);
+    a collision would break the primary key, so duplicates are redrawn.
+    """
+    if n > 256 ** nbytes:
+        raise ValueError(f"cannot draw {n} distinct ids of {nbytes} bytes")
+    ids = hex_ids(rng, n, nbytes).copy()
+    while True:
+        order = np.argsort(ids, kind="stable")
+        srt = ids[order]
+        dup = np.nonzero(srt[1:] == srt[:-1])[0]
+        if not len(dup):
+            return ids, order
+        ids[order[dup + 1]] = hex_ids(rng, len(dup), nbytes)
+
+
 def uuid_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random UUID-shaped ids (8-4-4-4-12 hex, version nibble 4) as a numpy bytes array."""
     raw = np.frombuffer(hex_ids(rng, n, 16).tobytes(), dtype=np.uint8).reshape(n, 32)

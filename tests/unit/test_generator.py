@@ -113,6 +113,19 @@ def test_id_formats_and_hash(small):
         assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", r["id"])
 
 
+def test_unique_hex_ids_redraws_collisions():
+    import numpy as np
+
+    from lfnb.local.generator_io import unique_hex_ids
+
+    ids, order = unique_hex_ids(np.random.default_rng(0), 200, 1)  # 200 of 256 values: collisions certain
+    assert len(set(ids.tolist())) == 200
+    assert all(re.fullmatch(rb"[0-9a-f]{2}", i) for i in ids.tolist())
+    assert (ids[order][1:] > ids[order][:-1]).all()
+    with pytest.raises(ValueError, match="cannot draw 257 distinct ids of 1 bytes"):
+        unique_hex_ids(np.random.default_rng(0), 257, 1)
+
+
 @pytest.mark.parametrize("sql", [
     "SELECT count(*) FROM observations o ANTI JOIN traces t ON t.id = o.trace_id",
     """SELECT count(*) FROM observations o WHERE parent_observation_id IS NOT NULL AND NOT EXISTS
