@@ -15,7 +15,15 @@ Patterns an analysis can find (by construction):
   release earlier) makes generations, retrieval and tools slower;
 * ``mistral-large`` fails about six times as often as other models, and every
   model fails more during the weekday peak (13-17 UTC);
-* quality scores depend on the main model and rise with each prompt version.
+* quality scores (helpfulness, hallucination, sentiment, user feedback,
+  correctness, tone, session satisfaction, dataset exact-match) all follow one
+  latent quality per trace: better for ``claude-3-5-sonnet``/``gpt-4o``, worse
+  for ``gemini-1.5-flash``/``claude-3-haiku``, and rising with each prompt version;
+* the newest ``rag-answer`` version is a candidate (label ``staging``) used
+  only outside production;
+* a few heavy users (``user-00001`` ...) and a long tail; about half of the
+  traces belong to multi-turn sessions; dataset runs compare models
+  (``gpt-4o-baseline`` vs ``gpt-4o-mini-candidate`` ...) or prompt versions.
 
 Module layout: catalogues in ``generator_catalog``; trace and observation arrays
 in ``generator_traces``; ids, Arrow helpers and string pools in ``generator_io``;

@@ -39,9 +39,13 @@ MODEL_QUALITY = {"gpt-4o": 0.08, "gpt-4o-mini": -0.02, "claude-3-5-sonnet": 0.10
                  "text-embedding-3-small": 0.0}
 
 
-def match_pattern(name: str) -> str:
-    """The regex Langfuse would use to map a provided model name onto this model row."""
-    return f"(?i)^({name.split('-')[0]}/)?({name.replace('.', '[.]')})(-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?$"
+def match_pattern(name: str, provider: str) -> str:
+    """The regex Langfuse would use to map a provided model name onto this model row.
+
+    Accepts an optional ``provider/`` prefix and a dated snapshot suffix,
+    e.g. ``openai/gpt-4o-2024-08-06``.
+    """
+    return f"(?i)^({provider}/)?({name.replace('.', '[.]')})(-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?$"
 
 
 # --------------------------------------------------------------------------- prompts

@@ -61,7 +61,7 @@ def insert_models(cur, ctx: Context) -> list[str]:
         tok_id = {"openai": "openai", "anthropic": "claude"}.get(provider)
         tok_cfg = cat.dumps({"tokenizerModel": name, "tokensPerMessage": 3, "tokensPerName": 1}) \
             if provider == "openai" else None
-        rows.append([mid, None if managed else ctx.project_id, name, cat.match_pattern(name), None,
+        rows.append([mid, None if managed else ctx.project_id, name, cat.match_pattern(name, provider), None,
                      "TOKENS", pin, pout, None, tok_id, tok_cfg, managed, created, created])
     gio.insert_rows(cur, "models", rows)
     return ids

@@ -297,6 +297,8 @@ def test_prompts_models_sessions_datasets(small):
     for m in managed:
         assert (m["project_id"] is None) == m["is_langfuse_managed"] and m["unit"] == "TOKENS"
         assert re.search(m["match_pattern"], m["model_name"])
+        assert re.search(m["match_pattern"], m["model_name"].upper() + "-2024-08-06")
+        assert not re.search(m["match_pattern"], m["model_name"] + "-turbo")
     assert one(store, """SELECT count(*) FROM (SELECT session_id, min(timestamp) AS first FROM traces
         WHERE session_id IS NOT NULL GROUP BY 1) t FULL JOIN sessions s ON s.id = t.session_id
         WHERE s.created_at IS DISTINCT FROM t.first""") == 0
