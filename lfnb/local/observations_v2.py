@@ -53,6 +53,7 @@ from typing import Any
 import xxhash
 
 from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
+from lfnb.local.observations_v2_cache import cached_page
 from lfnb.local.routing import ApiRequest, Reply, invalid_request, zod_error
 
 __all__ = ["get_observations_v2", "FIELD_GROUPS", "DEFAULT_GROUPS", "parse_fields",
@@ -211,6 +212,15 @@ def _parse_params(req: ApiRequest) -> tuple[dict, list[dict]]:
     return opts, issues
 
 
+def _row_json(groups: tuple[str, ...], expand: bool) -> str:
+    """SQL for one row's JSON object over ``observations o`` (prices from the ``mp`` join)."""
+    fields = [kv for g in groups for kv in FIELD_GROUPS[g]]
+    if expand:
+        fields = [(k, "o.metadata" if k == "metadata" else e) for k, e in fields]
+    fields += _ALWAYS + (_PRICES if "model" in groups else _PRICES_NULL)
+    return "json_object(" + ", ".join(f"'{k}', {e}" for k, e in fields) + ")"
+
+
 def _price_str(value: float | None) -> str | None:
     if value is None:
         return None
@@ -231,6 +241,11 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     last = decode_cursor(cursor) if cursor else None
     if limit == 0:
         return Reply(200, None, raw_json=b'{"data":[],"meta":{}}')
+    cur = _thread_cursor(store)
+    body = cached_page(store, cur, req, groups, expand, opts, last, limit,
+                       lambda: _row_json(groups, expand), encode_cursor)
+    if body is not None:
+        return Reply(200, None, raw_json=body)
 
     where, params = where_sql(advanced, "observations_v2")
     clauses, cparams = [where], list(params)
@@ -271,14 +286,9 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
         cparams.extend([last_time, last_time, last_hash, last_hash, last_id])
         upper = last_time if upper is None else min(upper, last_time)
 
-    fields = [kv for g in groups for kv in FIELD_GROUPS[g]]
-    if expand:
-        fields = [(k, "o.metadata" if k == "metadata" else e) for k, e in fields]
-    fields += _ALWAYS + (_PRICES if "model" in groups else _PRICES_NULL)
-    row_json = "json_object(" + ", ".join(f"'{k}', {e}" for k, e in fields) + ")"
+    row_json = _row_json(groups, expand)
     join, jparams = _price_join(store) if "model" in groups else ("", [])
 
-    cur = _thread_cursor(store)
     floor = None
     window = _window_start(store, cur, limit, upper)
     if window is not None:
@@ -313,7 +323,7 @@ def _table_stats(store: Any, cur: Any) -> tuple:
     cached = _STATS.get(store)
     if cached is None or now - cached[0] > _STATS_TTL:
         stats = cur.execute("SELECT count(*), epoch_ms(min(start_time)), epoch_ms(max(start_time)) "
-                            "FROM observations").fetchone()
+                            "FROM observations").fetchall()[0]
         cached = _STATS[store] = (now, stats)
     return cached[1]
 
@@ -363,11 +373,12 @@ def _page_floor(cur: Any, clauses: list[str], params: list[Any], limit: int) -> 
     builds JSON for about ``limit + 1`` rows instead of every match. The bound is cut to
     the millisecond so that every row sharing the page's last sort time stays in.
     """
-    row = cur.execute(
+    rows = cur.execute(
         f"SELECT o.start_time FROM observations o WHERE {' AND '.join(clauses)} "
-        f"ORDER BY o.start_time DESC LIMIT 1 OFFSET {limit}", params).fetchone()
-    if row is None:
+        f"ORDER BY o.start_time DESC LIMIT 1 OFFSET {limit}", params).fetchall()
+    if not rows:
         return None
+    row = rows[0]
     return row[0].replace(microsecond=row[0].microsecond // 1000 * 1000)
 
 
