@@ -137,11 +137,26 @@ def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days:
         prompts = extras.insert_prompts(cur, ctx)
         tr = gt.make_traces(rng, traces, start_us, end_us, days)
         obs = gt.make_observations(rng, tr, prompts["created"])
+        _keep_before_anchor(tr, obs, end_us)
         trace_ids = _insert_traces(cur, ctx, tr, obs)
         obs_ids = _insert_observations(cur, ctx, tr, obs, trace_ids, model_ids, prompts)
         extras.insert_sessions(cur, ctx)
         extras.insert_rest(cur, ctx, tr, obs, trace_ids, obs_ids)
     return {t: store.count(t) for t in TABLES}
+
+
+def _keep_before_anchor(tr: dict, obs: dict, end_us: int) -> None:
+    """Move any trace whose tree would end at or after the anchor back, in place.
+
+    Session placement leaves a 10-minute margin, so this only catches extreme
+    latency tails; it keeps "every time lies in [anchor - days, anchor)" a guarantee.
+    """
+    tree_end = np.zeros(len(tr["ts"]), dtype=np.int64)
+    np.maximum.at(tree_end, obs["trace"], obs["start"] + obs["dur"])
+    shift = np.maximum(tree_end - (end_us - 1), 0)
+    if shift.any():
+        tr["ts"] -= shift
+        obs["start"] -= shift[obs["trace"]]
 
 
 def _trace_version(tr: dict) -> np.ndarray:

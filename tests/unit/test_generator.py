@@ -126,6 +126,18 @@ def test_unique_hex_ids_redraws_collisions():
         unique_hex_ids(np.random.default_rng(0), 257, 1)
 
 
+def test_trees_reaching_the_anchor_move_back():
+    import numpy as np
+
+    from lfnb.local.generator import _keep_before_anchor
+
+    tr = {"ts": np.array([0, 100])}
+    obs = {"trace": np.array([0, 0, 1]), "start": np.array([0, 5, 100]), "dur": np.array([50, 10, 30])}
+    _keep_before_anchor(tr, obs, 120)
+    assert tr["ts"].tolist() == [0, 89]
+    assert obs["start"].tolist() == [0, 5, 89]
+
+
 @pytest.mark.parametrize("sql", [
     "SELECT count(*) FROM observations o ANTI JOIN traces t ON t.id = o.trace_id",
     """SELECT count(*) FROM observations o WHERE parent_observation_id IS NOT NULL AND NOT EXISTS
