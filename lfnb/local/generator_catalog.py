@@ -62,7 +62,7 @@ PROMPT_NAMES = list(PROMPTS)
 # The newest version of this prompt is a candidate: labelled "staging", used by
 # staging/development only; "production" stays on the version before it.
 CANDIDATE_PROMPT = "rag-answer"
-PROMPT_QUALITY_STEP = 0.035  # each newer prompt version scores this much higher
+PROMPT_QUALITY_STEP = 0.05  # each newer prompt version scores this much higher
 
 # --------------------------------------------------------------------------- tools
 TOOLS = ["search_docs", "get_order", "create_ticket", "calculator", "send_email", "web_search"]

@@ -77,22 +77,21 @@ class Scores:
 
 
 def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, obs_ids: np.ndarray) -> None:
+    """Score configs, annotation queues, scores, datasets and comments."""
     rng = ctx.rng
     n = len(tr["ts"])
     main = obs["main_row"]
     mq = np.array([cat.MODEL_QUALITY[m[0]] for m in cat.MODELS])
     failed = obs["level"][main] == 3
+    # The one latent quality per trace that every score below is drawn from.
     quality = (0.62 + mq[obs["model"][main]] + cat.PROMPT_QUALITY_STEP * (obs["pversion"][main] - 1)
                + rng.normal(0, 0.12, n) - 0.3 * failed)
-    trace_end = obs["start"][main] + obs["dur"][main]
-    # --- score configs
     cfg_ids = gio.to_str(gio.uuid_ids(rng, len(CONFIGS)))
     t0 = ctx.ts(ctx.start_us - 60 * DAY_US)
     gio.insert_rows(cur, "score_configs", [
         [cfg_ids[i], ctx.project_id, c[0], c[1], c[6], c[2], c[3],
          cat.dumps([{"label": lab, "value": v} for v, lab in enumerate(c[4])]) if c[4] else None,
          c[5], t0, t0] for i, c in enumerate(CONFIGS)])
-    # --- annotation queues and their items
     queue_ids = gio.to_str(gio.uuid_ids(rng, 2))
     gio.insert_rows(cur, "annotation_queues", [
         [queue_ids[0], ctx.project_id, "quality-review", "Spot-check answers for correctness and tone",
@@ -100,9 +99,67 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
         [queue_ids[1], ctx.project_id, "session-review", "Rate whole conversations",
          [cfg_ids[CFG["session-satisfaction"]]], t0, t0]])
     sess_idx, sess_pool = ctx.sessions
-    n_sess = len(sess_pool)
-    sess_first = np.full(n_sess, ctx.end_us, dtype=np.int64)
+    sess_first = np.full(len(sess_pool), ctx.end_us, dtype=np.int64)
     np.minimum.at(sess_first, sess_idx[sess_idx >= 0], tr["ts"][sess_idx >= 0])
+
+    s = Scores()
+    _evaluation_scores(s, ctx, tr, obs, quality)
+    _annotation_scores(s, cur, ctx, tr, obs, quality, trace_ids, obs_ids, queue_ids, sess_first)
+    run_ids = _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, s)
+    _insert_scores(cur, ctx, s.merged(), cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool)
+    _insert_comments(cur, ctx, tr, obs, trace_ids, obs_ids, sess_pool, sess_first)
+
+
+def _delay(rng, lo: int, hi: int, k: int) -> np.ndarray:
+    """``k`` random delays between ``lo`` and ``hi`` seconds, in microseconds."""
+    return rng.integers(lo * US, hi * US, size=k)
+
+
+def _evaluation_scores(s: Scores, ctx: Context, tr: dict, obs: dict, quality: np.ndarray) -> None:
+    """LLM-as-a-judge (EVAL) and end-user (API) scores, shortly after each trace."""
+    rng = ctx.rng
+    n = len(tr["ts"])
+    main = obs["main_row"]
+    trace_end = obs["start"][main] + obs["dur"][main]
+    # helpfulness: LLM judge on 45 % of traces
+    t = np.nonzero(rng.random(n) < 0.45)[0]
+    s.add("helpfulness", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t], 0, 1), 3),
+          ts=ctx.before_end(trace_end[t], _delay(rng, 5, 180, len(t))), evaluator=0,
+          meta=rng.integers(1, 3, len(t)),
+          comment=np.where(rng.random(len(t)) < 0.2, rng.integers(0, len(SCORE_COMMENTS), len(t)), -1))
+    # hallucination: on the main generation of chat / rag traces
+    rag = np.isin(tr["tpl"], [0, 1])
+    t = np.nonzero(rag & (rng.random(n) < 0.35))[0]
+    hv = np.clip(0.3 - 1.1 * (quality[t] - 0.62) + rng.normal(0, 0.08, len(t)), 0, 1)
+    s.add("hallucination", "EVAL", len(t), trace=t, obs=main[t], value=np.round(hv, 3), evaluator=1,
+          ts=ctx.before_end(trace_end[t], _delay(rng, 5, 180, len(t))), meta=rng.integers(1, 3, len(t)))
+    # sentiment: categorical judge
+    t = np.nonzero(rng.random(n) < 0.2)[0]
+    z = quality[t] + rng.normal(0, 0.15, len(t))
+    cat_i = np.where(z > 0.7, 0, np.where(z > 0.45, 1, 2))
+    s.add("sentiment", "EVAL", len(t), trace=t, value=cat_i.astype(float), string=SENTIMENT0 + cat_i,
+          evaluator=2, ts=ctx.before_end(trace_end[t], _delay(rng, 5, 300, len(t))))
+    # user feedback (API): thumbs up/down from users, often without a config id
+    t = np.nonzero((tr["user"] >= 0) & (rng.random(n) < 0.12))[0]
+    up = rng.random(len(t)) < 1 / (1 + np.exp(-(quality[t] - 0.55) * 8))
+    s.add("user-feedback", "API", len(t), trace=t, value=up.astype(float), string=up.astype(np.int64),
+          ts=ctx.before_end(trace_end[t], _delay(rng, 10, 900, len(t))), meta=3,
+          config=np.where(rng.random(len(t)) < 0.3, -1, CFG["user-feedback"]),
+          comment=np.where(~up & (rng.random(len(t)) < 0.4), 3, -1))
+    # answer-relevance: the archived config still has scores from the first fifth of the range
+    t = np.nonzero((tr["frac"] < 0.2) & (rng.random(n) < 0.1))[0]
+    s.add("answer-relevance", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t] + 0.05, 0, 1), 3),
+          evaluator=0, ts=ctx.before_end(trace_end[t], _delay(rng, 5, 120, len(t))))
+
+
+def _annotation_scores(s: Scores, cur, ctx: Context, tr: dict, obs: dict, quality: np.ndarray,
+                       trace_ids, obs_ids, queue_ids: list[str], sess_first: np.ndarray) -> None:
+    """Annotation queue items and the human (ANNOTATION) scores: queued ones plus ad-hoc reviews."""
+    rng = ctx.rng
+    n = len(tr["ts"])
+    main = obs["main_row"]
+    sess_idx, sess_pool = ctx.sessions
+    n_sess = len(sess_pool)
     q_traces = rng.choice(n, size=min(60, n), replace=False)
     q_obs = rng.choice(n, size=min(15, n), replace=False)  # traces whose main generation is queued
     q_sess = rng.choice(n_sess, size=min(30, n_sess), replace=False) if n_sess else np.zeros(0, np.int64)
@@ -112,77 +169,39 @@ def insert_all(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, ob
         (queue_ids[0], "OBSERVATION", [obs_ids[main[i]].decode() for i in q_obs], tr["ts"][q_obs], q_done_o),
         (queue_ids[1], "SESSION", [sess_pool[i] for i in q_sess], sess_first[q_sess], q_done_s)])
 
-    s = Scores()
+    def picked(done: np.ndarray, items: np.ndarray, at: np.ndarray, extra: np.ndarray, base: np.ndarray,
+               queue: int, max_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Objects, queue index (-1 ad hoc) and timestamps of completed items + ad-hoc reviews."""
+        objs = np.concatenate([items[done], extra])
+        queues = np.concatenate([np.full(int(done.sum()), queue), np.full(len(extra), -1)])
+        when = np.concatenate([at[done], ctx.before_end(base[extra], _delay(rng, 3600, max_days * 86400,
+                                                                              len(extra)))])
+        return objs, queues, when
 
-    def delay(lo: int, hi: int, k: int) -> np.ndarray:
-        """``k`` random delays between ``lo`` and ``hi`` seconds, in microseconds."""
-        return rng.integers(lo * US, hi * US, size=k)
-
-    # helpfulness: LLM judge on 45 % of traces
-    t = np.nonzero(rng.random(n) < 0.45)[0]
-    s.add("helpfulness", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t], 0, 1), 3),
-          ts=ctx.before_end(trace_end[t], delay(5, 180, len(t))), evaluator=0,
-          meta=rng.integers(1, 3, len(t)), comment=np.where(rng.random(len(t)) < 0.2,
-                                                            rng.integers(0, len(SCORE_COMMENTS), len(t)), -1))
-    # hallucination: on the main generation of chat / rag traces
-    rag = np.isin(tr["tpl"], [0, 1])
-    t = np.nonzero(rag & (rng.random(n) < 0.35))[0]
-    hv = np.clip(0.3 - 1.1 * (quality[t] - 0.62) + rng.normal(0, 0.08, len(t)), 0, 1)
-    s.add("hallucination", "EVAL", len(t), trace=t, obs=main[t], value=np.round(hv, 3), evaluator=1,
-          ts=ctx.before_end(trace_end[t], delay(5, 180, len(t))), meta=rng.integers(1, 3, len(t)))
-    # sentiment: categorical judge
-    t = np.nonzero(rng.random(n) < 0.2)[0]
-    z = quality[t] + rng.normal(0, 0.15, len(t))
-    cat_i = np.where(z > 0.7, 0, np.where(z > 0.45, 1, 2))
-    s.add("sentiment", "EVAL", len(t), trace=t, value=cat_i.astype(float), string=SENTIMENT0 + cat_i,
-          evaluator=2, ts=ctx.before_end(trace_end[t], delay(5, 300, len(t))))
-    # user feedback (API): thumbs up/down from users, often without a config id
-    t = np.nonzero((tr["user"] >= 0) & (rng.random(n) < 0.12))[0]
-    up = rng.random(len(t)) < 1 / (1 + np.exp(-(quality[t] - 0.55) * 8))
-    s.add("user-feedback", "API", len(t), trace=t, value=up.astype(float), string=up.astype(np.int64),
-          ts=ctx.before_end(trace_end[t], delay(10, 900, len(t))), meta=3,
-          config=np.where(rng.random(len(t)) < 0.3, -1, CFG["user-feedback"]),
-          comment=np.where(~up & (rng.random(len(t)) < 0.4), 3, -1))
-    # correctness (ANNOTATION): completed queue items + some ad-hoc reviews
-    extra = np.nonzero(rng.random(n) < 0.03)[0]
-    t = np.concatenate([q_traces[q_done_t], extra])
-    queue = np.concatenate([np.zeros(int(q_done_t.sum()), np.int64), np.full(len(extra), -1)])
+    # correctness on traces
+    t, queue, when = picked(q_done_t, q_traces, at_t, np.nonzero(rng.random(n) < 0.03)[0], tr["ts"], 0, 2)
     ok = rng.random(len(t)) < np.clip(quality[t] + 0.15, 0, 1)
-    when = np.concatenate([at_t[q_done_t], ctx.before_end(tr["ts"][extra], delay(3600, 2 * 86400, len(extra)))])
     s.add("correctness", "ANNOTATION", len(t), trace=t, value=ok.astype(float), string=ok.astype(np.int64),
-          ts=when, queue=queue,
-          author=rng.integers(0, len(ANNOTATORS), len(t)),
+          ts=when, queue=queue, author=rng.integers(0, len(ANNOTATORS), len(t)),
           comment=np.where(~ok, rng.integers(1, 3, len(t)), -1))
-    # tone (ANNOTATION) on the main generation: completed queue items + ad-hoc reviews
-    extra = np.nonzero(rng.random(n) < 0.03)[0]
-    t = np.concatenate([q_obs[q_done_o], extra])
-    queue = np.concatenate([np.zeros(int(q_done_o.sum()), np.int64), np.full(len(extra), -1)])
-    when = np.concatenate([at_o[q_done_o], ctx.before_end(tr["ts"][extra], delay(3600, 3 * 86400, len(extra)))])
+    # tone on the main generation
+    t, queue, when = picked(q_done_o, q_obs, at_o, np.nonzero(rng.random(n) < 0.03)[0], tr["ts"], 0, 3)
     z = quality[t] + rng.normal(0, 0.2, len(t))
     tone = np.where(z > 0.75, 0, np.where(z > 0.5, 1, np.where(z > 0.3, 2, 3)))
     s.add("tone", "ANNOTATION", len(t), trace=t, obs=main[t], value=tone.astype(float), string=TONE0 + tone,
           ts=when, queue=queue, author=rng.integers(0, len(ANNOTATORS), len(t)))
-    # answer-relevance: the archived config still has old scores (first week only)
-    t = np.nonzero((tr["frac"] < 0.2) & (rng.random(n) < 0.1))[0]
-    s.add("answer-relevance", "EVAL", len(t), trace=t, value=np.round(np.clip(quality[t] + 0.05, 0, 1), 3),
-          evaluator=0, ts=ctx.before_end(trace_end[t], delay(5, 120, len(t))))
-    # session satisfaction (ANNOTATION on sessions)
+    # session satisfaction (1-5) from the mean quality of the session's traces
     if n_sess:
         sq = np.zeros(n_sess)
         cnt = np.zeros(n_sess)
         has = sess_idx >= 0
         np.add.at(sq, sess_idx[has], quality[has])
         np.add.at(cnt, sess_idx[has], 1)
-        extra = np.nonzero(rng.random(n_sess) < 0.2)[0]
-        ss = np.concatenate([q_sess[q_done_s], extra])
-        queue = np.concatenate([np.ones(int(q_done_s.sum()), np.int64), np.full(len(extra), -1)])
+        ss, queue, when = picked(q_done_s, q_sess, at_s, np.nonzero(rng.random(n_sess) < 0.2)[0],
+                                 sess_first, 1, 2)
         val = np.clip(np.round(1 + 4 * (sq[ss] / np.maximum(cnt[ss], 1)) + rng.normal(0, 0.5, len(ss))), 1, 5)
-        when = np.concatenate([at_s[q_done_s], ctx.before_end(sess_first[extra], delay(3600, 2 * 86400, len(extra)))])
         s.add("session-satisfaction", "ANNOTATION", len(ss), session=ss, value=val, queue=queue, ts=when,
               author=rng.integers(0, len(ANNOTATORS), len(ss)))
-    run_ids = _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s)
-    _insert_scores(cur, ctx, s.merged(), cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool, tr)
-    _insert_comments(cur, ctx, tr, obs, trace_ids, obs_ids, sess_pool, sess_first)
 
 
 def _insert_queue_items(cur, ctx, groups: list[tuple]) -> list[np.ndarray]:
@@ -205,7 +224,7 @@ def _insert_queue_items(cur, ctx, groups: list[tuple]) -> list[np.ndarray]:
     return done_times
 
 
-def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s: Scores) -> list[str]:
+def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, s: Scores) -> list[str]:
     """Datasets, items, runs and run items; adds the runs' exact-match scores to ``s``."""
     rng = ctx.rng
     n = len(tr["ts"])
@@ -261,7 +280,11 @@ def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, quality, s: Scores) 
             gio.insert_rows(cur, "dataset_run_items", [
                 [ri_ids[i], ctx.project_id, rid, rname, item_ids[i], trace_ids[chosen[i]].decode(),
                  obs_ids[main[chosen[i]]].decode(), t_run, t_run] for i in range(n_items)])
-            ok = rng.random(n_items) < np.clip(quality[chosen] + 0.1, 0, 1)
+            # An experiment holds everything but the compared model / prompt version fixed, so its
+            # score follows that factor's expected quality (a sharp threshold: 25-60 items suffice).
+            mq = np.array([cat.MODEL_QUALITY[m[0]] for m in cat.MODELS])[main_model[chosen]]
+            expected = 0.62 + mq + cat.PROMPT_QUALITY_STEP * ((pversion or 2) - 1)
+            ok = expected + rng.normal(0, 0.1, n_items) > 0.62
             s.add("exact-match", "EVAL", n_items, trace=chosen, value=ok.astype(float),
                   string=ok.astype(np.int64), evaluator=3, run=len(run_ids) - 1,
                   ts=ctx.before_end(np.full(n_items, rt), rng.integers(US, 600 * US, n_items)))
@@ -283,7 +306,7 @@ def _pick_run_traces(rng, cand: np.ndarray, item_q: np.ndarray, trace_q: np.ndar
     return out
 
 
-def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool, tr) -> None:
+def _insert_scores(cur, ctx, sc: dict, cfg_ids, queue_ids, run_ids, trace_ids, obs_ids, sess_pool) -> None:
     rng = ctx.rng
     n = len(sc["name"])
     ids = gio.uuid_ids(rng, n)
