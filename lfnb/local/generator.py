@@ -45,6 +45,9 @@ from lfnb.local import generator_io as gio
 from lfnb.local import generator_traces as gt
 from lfnb.local.store import TABLES, Store
 
+__all__ = ["generate", "resolve_anchor", "PROJECT_ID", "DEFAULT_PUBLIC_KEY", "DEFAULT_SECRET_KEY",
+           "DEFAULT_TRACES", "DEFAULT_DAYS"]
+
 PROJECT_ID = "lfnb-local-project"
 PROJECT_NAME = "lfnb demo"
 ORGANIZATION_ID = "lfnb-local-org"

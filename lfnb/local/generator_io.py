@@ -1,8 +1,8 @@
 """Id makers, Arrow helpers and the precomputed string pools of the generator.
 
 Rows never format their own strings: they carry an index into a pool built here
-once (a few thousand JSON texts), and ``pyarrow.compute.take`` turns indexes into
-string columns at C speed.
+once (a few thousand JSON texts), and :func:`take` turns indexes into Arrow
+dictionary columns without copying a byte per row.
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ def unique_hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> tuple[np.nd
 
 
 def uuid_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` random UUID-shaped ids (8-4-4-4-12 hex, version nibble 4) as a numpy bytes array."""
+    """``n`` random version-4 UUIDs (RFC 4122 variant) as a numpy bytes array."""
     raw = np.frombuffer(hex_ids(rng, n, 16).tobytes(), dtype=np.uint8).reshape(n, 32)
     out = np.full((n, 36), ord("-"), dtype=np.uint8)
     out[:, 0:8], out[:, 9:13], out[:, 14:18] = raw[:, 0:8], raw[:, 8:12], raw[:, 12:16]
     out[:, 19:23], out[:, 24:36] = raw[:, 16:20], raw[:, 20:32]
     out[:, 14] = ord("4")
+    ch = raw[:, 16].astype(np.int64)
+    nibble = np.where(ch >= ord("a"), ch - ord("a") + 10, ch - ord("0"))
+    out[:, 19] = np.frombuffer(b"89ab", dtype=np.uint8)[nibble % 4]
     return out.reshape(-1).view("S36")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -109,8 +110,9 @@ def test_id_formats_and_hash(small):
     for r in rows:
         assert re.fullmatch(r"[0-9a-f]{16}", r["id"])
         assert r["trace_id_hash"] == xxhash.xxh32_intdigest(r["trace_id"].encode())
-    for r in store.fetch("SELECT id FROM scores LIMIT 50"):
-        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", r["id"])
+    for r in store.fetch("SELECT id FROM scores LIMIT 50") + store.fetch("SELECT id FROM models"):
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", r["id"])
+        assert uuid.UUID(r["id"]).version == 4
 
 
 def test_unique_hex_ids_redraws_collisions():
