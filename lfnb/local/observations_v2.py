@@ -33,8 +33,10 @@ that window give a *floor* below which the page cannot reach; the page query add
 ranking and rendering every match. Both shortcuts only narrow the candidates with
 bounds that provably keep the page's rows, and fall back to the plain query when the
 window holds too few rows. What remains is DuckDB reading each needed column for
-every vector that holds a page row: with observations stored in start-time order a
-page touches a few vectors instead of nearly all, about 1.7x cheaper.
+every vector that holds a page row (with observations stored in start-time order a
+page would touch a few vectors instead of nearly all, about 1.7x cheaper).
+Unfiltered walks of a big table skip all of that after their first page: see
+:mod:`lfnb.local.observations_v2_cache`.
 """
 
 from __future__ import annotations
