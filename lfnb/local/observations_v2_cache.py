@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import numpy as np
@@ -43,6 +43,7 @@ _FINGERPRINT = ("SELECT count(*), max(rowid), max(created_at), max(updated_at), 
 _LOCKS: "weakref.WeakKeyDictionary[Any, threading.Lock]" = weakref.WeakKeyDictionary()
 _SNAPSHOTS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _ms(ts: datetime) -> int | None:
     """Epoch ms of a naive-UTC datetime, or None when it is not on a whole millisecond."""
     if ts.microsecond % 1000:
         return None
-    return int(ts.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return (ts.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(milliseconds=1)
 
 
 def eligible(req: Any, groups: tuple[str, ...]) -> bool:
@@ -162,7 +163,7 @@ def _page(snap: Snapshot, bounds: list[int | None], last: tuple | None, limit: i
     meta = b"{}"
     if stop < end:
         i = stop - 1
-        when = datetime.fromtimestamp(-int(snap.neg_ms[i]) / 1000, tz=timezone.utc)
+        when = _EPOCH + timedelta(milliseconds=-int(snap.neg_ms[i]))  # integers: no float rounding
         text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
         meta = b'{"cursor":"' + cursor_for(text, snap.trace_ids[i], snap.ids[i]).encode() + b'"}'
     return b'{"data":[' + body + b'],"meta":' + meta + b"}"
