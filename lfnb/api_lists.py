@@ -16,9 +16,30 @@ from .frames import FrameBuilder
 from .frames_specs import document_columns, spec
 from .operations import build_request
 
-__all__ = ["ListsMixin", "filter_json", "as_list"]
+__all__ = ["ListsMixin", "LIST_READS", "filter_json", "as_list"]
 
 PAGE_LIMIT = 100  # v1 page-based endpoints accept 1..100
+
+#: Every paginated list operation of the catalogue → the ``read_*`` that returns all its rows.
+LIST_READS: dict[str, str] = {
+    "annotation_queues_list_queues": "read_annotation_queues",
+    "annotation_queues_list_queue_items": "read_annotation_queue_items",
+    "comments_get": "read_comments",
+    "dataset_items_list": "read_dataset_items",
+    "dataset_run_items_list": "read_dataset_run_items",
+    "datasets_get_runs": "read_dataset_runs",
+    "datasets_list": "read_datasets",
+    "llm_connections_list": "read_llm_connections",
+    "models_list": "read_models",
+    "prompts_list": "read_prompts",
+    "score_configs_get": "read_score_configs",
+    "observations_v2_get_many": "read_observations",   # v4 servers
+    "observations_get_many": "read_observations",      # v3 servers
+    "trace_list": "read_traces",                       # v3 servers (v4: from v2 observations)
+    "sessions_list": "read_sessions",                  # v3 servers (v4: from v2 observations)
+    "scores_v3_get_many": "read_scores",               # v4 servers
+    "score_v2_get": "read_scores",                     # v3 servers
+}
 
 
 def filter_json(filter: Any, target: str) -> str | None:

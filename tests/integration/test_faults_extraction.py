@@ -72,3 +72,16 @@ def test_window_failing_with_524_is_split(local_server, monkeypatch):
     assert failed, "some windows should have been longer than 12 h"
     assert len(reference) == local_server.store.count("observations")
     assert df["id"].tolist() == reference["id"].tolist()
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_faults_on_a_v3_server(local_server_v3, workers):
+    """v1 page-based reads (pages 2..N concurrently with workers) under the same faults."""
+    with serve(port=0, generation="v3", faults=FAULTS.format(seed=5), **SMALL) as server:
+        lf = client(server)
+        df = lf.read_observations(workers=workers, progress=False)
+        clean = lfnb.connect(local_server_v3.base_url, local_server_v3.public_key, local_server_v3.secret_key)
+        reference = clean.read_observations(progress=False)
+        assert lf.transport.retries > 0
+        assert df["id"].is_unique and len(df) == server.store.count("observations")
+        assert df["id"].tolist() == reference["id"].tolist()

@@ -93,3 +93,14 @@ def test_operations_frame():
                                 "generation", "resource"]
     assert len(df) == 87
     assert set(df["generation"]) == {"v3", "v4", "both"}
+
+
+def test_every_paginated_operation_has_a_read():
+    import lfnb
+    from lfnb.api_lists import LIST_READS
+
+    paged = {o.name for o in OPERATIONS.values() if o.paging != "none" and o.method == "GET"}
+    assert paged == set(LIST_READS)
+    for method in LIST_READS.values():
+        assert callable(getattr(lfnb.Client, method)), method
+        assert "Returns" in getattr(lfnb.Client, method).__doc__, method
