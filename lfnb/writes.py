@@ -10,6 +10,7 @@ that a retried POST upserts instead of writing twice.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,10 @@ def _post_all(transport: Any, path: str, bodies: list[dict], check: Callable[[di
         if problem:
             return body.get("id"), False, problem
         body.setdefault("id", str(uuid.uuid4()))
+        try:
+            json.dumps(body)
+        except (TypeError, ValueError) as exc:
+            return body["id"], False, f"row is not JSON-serialisable: {exc}"
         try:
             reply = transport.request("POST", path, json_body=body)
         except LfnbError as exc:
