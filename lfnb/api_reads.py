@@ -179,7 +179,7 @@ class ReadsMixin(ListsMixin):
                     session_id: str | None = None, name: str | None = None,
                     environment: str | Iterable[str] | None = None, max_rows: int | None = None,
                     workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
-        """Every trace in ``[from_time, to_time)`` with the columns of :data:`SPECS['traces']`.
+        """Every trace in ``[from_time, to_time)`` (naive datetimes are UTC).
 
         On v4 servers traces are built from v2 observations grouped by ``traceId``
         (the replacement Langfuse documents for ``GET /api/public/traces``):
@@ -209,7 +209,7 @@ class ReadsMixin(ListsMixin):
     def read_sessions(self, from_time: Any = None, to_time: Any = None, *,
                       environment: str | Iterable[str] | None = None, max_rows: int | None = None,
                       workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
-        """Every session in ``[from_time, to_time)``: columns id, createdAt, projectId, environment.
+        """Every session in ``[from_time, to_time)`` (naive datetimes are UTC).
 
         On v4 servers sessions are built from v2 observations grouped by
         ``sessionId`` (``createdAt`` = earliest observation ``startTime``; the
@@ -235,7 +235,7 @@ class ReadsMixin(ListsMixin):
                     config_id: str | None = None, queue_id: str | None = None,
                     environment: str | Iterable[str] | None = None, max_rows: int | None = None,
                     workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
-        """Every score with ``from_time <= timestamp < to_time``; columns of :data:`SPECS['scores']`.
+        """Every score with ``from_time <= timestamp < to_time`` (naive datetimes are UTC).
 
         v4 servers: ``GET /api/public/v3/scores`` (cursor). Its ``subject`` becomes
         ``traceId``/``observationId``/``sessionId``/``datasetRunId``; categorical,
