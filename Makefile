@@ -41,7 +41,7 @@ test: venv
 	  --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
 
 report: venv
-	$(PY) -m lfnb.cli report --notebooks notebooks --out build
+	$(PY) -m lfnb.cli report notebooks --out build
 
 bench: venv
 	$(PY) bench/extract.py

@@ -1,17 +1,19 @@
 """A thread-safe progress bar for reads: rows, pages and retries (tqdm.auto).
 
 ``progress=None`` shows the bar only in interactive sessions (a Jupyter kernel
-or a terminal on stderr); ``True`` forces it, ``False`` turns it off. Without
-tqdm installed the bar is silently off.
+or a terminal on stderr) unless ``$LFNB_PROGRESS`` says otherwise (``0``/``1``);
+``True`` forces it, ``False`` turns it off. Without tqdm installed the bar is
+silently off.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
 
-__all__ = ["Progress", "is_interactive"]
+__all__ = ["Progress", "is_interactive", "default_enabled"]
 
 
 def is_interactive() -> bool:
@@ -26,6 +28,16 @@ def is_interactive() -> bool:
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
 
 
+def default_enabled() -> bool:
+    """What ``progress=None`` means here: ``$LFNB_PROGRESS`` (0/1, false/true) or :func:`is_interactive`."""
+    value = os.environ.get("LFNB_PROGRESS", "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    return is_interactive()
+
+
 class Progress:
     """Counts rows/pages of one read and shows them (plus the transport's retries)."""
 
@@ -37,7 +49,7 @@ class Progress:
         self._lock = threading.Lock()
         self._bar = None
         if enabled is None:
-            enabled = is_interactive()
+            enabled = default_enabled()
         if enabled:
             try:
                 from tqdm.auto import tqdm

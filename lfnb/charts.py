@@ -20,7 +20,7 @@ Where things live
 from __future__ import annotations
 
 from lfnb.charts_auto import chart
-from lfnb.charts_export import THEME, save_png, save_svg, to_html, use_theme
+from lfnb.charts_export import THEME, save_png, save_svg, to_html, use_notebook, use_theme
 from lfnb.charts_frames import MAX_ROWS
 from lfnb.charts_named import (
     cost_over_time,
@@ -43,6 +43,7 @@ __all__ = [
     "save_svg",
     "to_html",
     "use_theme",
+    "use_notebook",
     "THEME",
     "MAX_ROWS",
 ]

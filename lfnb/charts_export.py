@@ -15,7 +15,8 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["THEME", "PALETTE", "OTHER_COLOUR", "theme_config", "use_theme", "save_png", "save_svg", "to_html"]
+__all__ = ["THEME", "PALETTE", "OTHER_COLOUR", "NOTEBOOK_RENDERER", "theme_config", "use_theme", "use_notebook",
+           "save_png", "save_svg", "to_html"]
 
 THEME = "lfnb"
 # Colour-blind-safe categorical palette (Okabe–Ito order, grey last for "other").
@@ -115,3 +116,47 @@ def to_html(chart: alt.TopLevelMixin, path: str | os.PathLike[str] | None = None
     if path is not None:
         _write(path, html)
     return html
+
+
+# --- notebook display ------------------------------------------------------------------------
+#
+# Altair 6's "mimetype" renderer emits its spec under ``application/vnd.vegalite.v6.json`` (not
+# even a valid notebook output key, nbformat rejects it), which JupyterLab 4.6's built-in Vega
+# extension (v3–v5 only) would not render anyway; its default HTML renderer loads Vega from a CDN. Neither shows anything offline or on a code host. The ``lfnb`` renderer puts a PNG
+# (rendered offline by vl-convert) next to the spec: every front end shows the PNG, nbconvert
+# embeds it in HTML reports, and nbval compares the spec (PNGs are not compared).
+NOTEBOOK_RENDERER = "lfnb"
+_SPEC_MIMETYPE = "application/vnd.vegalite.v6+json"
+
+
+def _notebook_bundle(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from altair.utils.mimebundle import spec_to_mimebundle
+    from altair.vegalite.v6 import display
+
+    scale = metadata.pop("scale_factor", 1)
+    png = spec_to_mimebundle(spec, format="png", mode="vega-lite", vega_version=display.VEGA_VERSION,
+                             vegaembed_version=display.VEGAEMBED_VERSION,
+                             vegalite_version=display.VEGALITE_VERSION, scale_factor=scale)
+    bundle, meta = png if isinstance(png, tuple) else (png, {})
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    bundle[_SPEC_MIMETYPE] = spec
+    bundle["text/plain"] = f"<chart: {title}>" if title else "<chart>"
+    return bundle, meta
+
+
+alt.renderers.register(NOTEBOOK_RENDERER, _notebook_bundle)
+
+
+def use_notebook(*, scale: float = 1.0) -> None:
+    """Theme and display for notebooks: the ``lfnb`` theme, and charts shown as offline PNGs.
+
+    The PNG shows in JupyterLab without network, in HTML exports and on code hosts; the
+    Vega-Lite spec travels in the same output, so ``alt.renderers.enable("default")`` or
+    :func:`to_html` still give the interactive chart (tooltips, legend selection).
+    """
+    use_theme()
+    alt.renderers.enable(NOTEBOOK_RENDERER, scale_factor=scale)

@@ -23,8 +23,30 @@ def _local_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    from lfnb.report import add_arguments
+
+    add_arguments(parser)
+
+
+def _notebooks_run(args: argparse.Namespace) -> int:
+    from lfnb.report import run_notebooks
+
+    return run_notebooks(args)
+
+
+def _report_run(args: argparse.Namespace) -> int:
+    from lfnb.report import run_report
+
+    return run_report(args)
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "local": ("run or wait for lfnb.local, the embedded Langfuse-compatible server", _local_arguments, _local_run),
+    "notebooks": ("execute notebooks in place against the demo data (stores their outputs)",
+                  _report_arguments, _notebooks_run),
+    "report": ("execute the notebooks into standalone HTML files (charts embedded, offline)",
+               _report_arguments, _report_run),
 }
 
 

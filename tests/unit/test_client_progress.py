@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from lfnb.api_progress import Progress, is_interactive
+from lfnb.api_progress import Progress, default_enabled, is_interactive
 from lfnb.errors import ConfigError
 from lfnb.extract import dedupe, iso, split_windows, to_utc
 
@@ -41,6 +41,21 @@ def test_not_interactive_under_pytest(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert is_interactive() is False
     assert Progress(None, "x")._bar is None
+
+
+@pytest.mark.parametrize("value, expected", [("0", False), ("off", False), ("1", True), ("TRUE", True)])
+def test_lfnb_progress_environment_decides_the_default(monkeypatch, value, expected):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setenv("LFNB_PROGRESS", value)
+    assert default_enabled() is expected
+    assert (Progress(None, "x")._bar is not None) is expected
+
+
+def test_lfnb_progress_unset_or_unknown_falls_back_to_interactivity(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    for value in ("", "maybe"):
+        monkeypatch.setenv("LFNB_PROGRESS", value)
+        assert default_enabled() is False
 
 
 def test_to_utc_and_iso():

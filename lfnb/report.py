@@ -1,0 +1,104 @@
+"""Execute the example notebooks against the demo data: in place (``lfnb notebooks``) or into
+standalone HTML files for sharing (``lfnb report``, ``make report``).
+
+Both start lfnb.local with the demo data set of :mod:`lfnb.local.demo` — the same server, seed
+and anchor as the nbval run in ``make test`` — so what is stored, tested and shared agrees.
+Charts are PNGs embedded in the page (see :func:`lfnb.charts.use_notebook`): the HTML files
+open offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["execute_notebooks", "write_report", "add_arguments", "run_notebooks", "run_report"]
+
+TIMEOUT = 600  # seconds per cell
+
+
+def _paths(items: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.glob("*.ipynb") if not q.name.startswith(".")))
+        elif p.suffix == ".ipynb" and p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{item}: not a notebook (.ipynb) or a directory of notebooks")
+    return out
+
+
+def _execute(path: Path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def execute_notebooks(paths: Iterable[str | Path], *, cache_dir: str | Path = "build/notebook-cache") -> list[Path]:
+    """Run notebooks top to bottom against the demo data and store their outputs in place."""
+    import nbformat
+    import shutil
+
+    from lfnb.local.demo import demo_environment
+
+    notebooks = _paths(paths)
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    with demo_environment(cache_dir=str(Path(cache_dir).resolve())):
+        for path in notebooks:
+            t0 = time.perf_counter()
+            nb = _execute(path)
+            nbformat.write(nb, path)
+            print(f"{path}: executed in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return notebooks
+
+
+def write_report(notebooks: str | Path = "notebooks", out: str | Path = "build",
+                 *, cache_dir: str | Path = "build/report-cache") -> list[Path]:
+    """Execute every notebook and write ``<out>/<name>.html`` (standalone, images embedded)."""
+    import shutil
+
+    from nbconvert import HTMLExporter
+
+    from lfnb.local.demo import demo_environment
+
+    paths = _paths([notebooks])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    written: list[Path] = []
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    with demo_environment(cache_dir=str(Path(cache_dir).resolve())):
+        for path in paths:
+            t0 = time.perf_counter()
+            nb = _execute(path)
+            html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+            target = out / f"{path.stem}.html"
+            target.write_text(html, encoding="utf-8")
+            written.append(target)
+            print(f"{target}: {len(html) / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return written
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["notebooks"], help="notebooks or directories (default notebooks/)")
+    parser.add_argument("--out", default="build", help="report directory (lfnb report; default build/)")
+
+
+def run_notebooks(args: argparse.Namespace) -> int:
+    execute_notebooks(args.paths)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    for item in args.paths:
+        write_report(item, args.out)
+    return 0
