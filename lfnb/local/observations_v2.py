@@ -45,7 +45,6 @@ import base64
 import binascii
 import json
 import math
-import threading
 import time
 import weakref
 from datetime import datetime, timedelta, timezone
@@ -243,7 +242,7 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     last = decode_cursor(cursor) if cursor else None
     if limit == 0:
         return Reply(200, None, raw_json=b'{"data":[],"meta":{}}')
-    cur = _thread_cursor(store)
+    cur = store.thread_cursor()
     body = cached_page(store, cur, req, groups, expand, opts, last, limit,
                        lambda: _row_json(groups, expand), encode_cursor)
     if body is not None:
@@ -310,7 +309,6 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     return Reply(200, None, raw_json=body)
 
 
-_LOCAL = threading.local()
 _STATS: "weakref.WeakKeyDictionary[Any, tuple[float, tuple]]" = weakref.WeakKeyDictionary()
 _STATS_TTL = 2.0
 
@@ -328,22 +326,6 @@ def _table_stats(store: Any, cur: Any) -> tuple:
                             "FROM observations").fetchall()[0]
         cached = _STATS[store] = (now, stats)
     return cached[1]
-
-
-def _thread_cursor(store: Any) -> Any:
-    """This thread's cursor on ``store``, kept between requests.
-
-    Opening a cursor (and setting its time zone) costs about as much as ranking a
-    page, and a DuckDB cursor outside an explicit transaction sees every committed
-    write, so each thread keeps one per store (weakly keyed: a dropped store drops it).
-    """
-    cursors = getattr(_LOCAL, "cursors", None)
-    if cursors is None:
-        cursors = _LOCAL.cursors = weakref.WeakKeyDictionary()
-    cur = cursors.get(store)
-    if cur is None:
-        cur = cursors[store] = store.cursor()
-    return cur
 
 
 def _window_start(store: Any, cur: Any, limit: int, upper: datetime | None) -> datetime | None:

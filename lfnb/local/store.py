@@ -155,6 +155,24 @@ class Store:
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(DDL)
         self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._thread_cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+
+    def thread_cursor(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's long-lived cursor, opened on first use and closed by :meth:`close`.
+
+        Opening a cursor costs about as much as ranking a page of the v2 observations, and
+        a cursor outside an explicit transaction sees every committed write, so server
+        threads keep one. The store closes them all: a cursor left to a thread's exit
+        would be destroyed after its database, which aborts the process (C++ terminate).
+        """
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self.cursor()
+            with self._cursors_lock:
+                self._thread_cursors.append(cur)
+        return cur
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection for the calling thread (DuckDB cursors are not shared across threads)."""
@@ -193,4 +211,8 @@ class Store:
         return self.fetch(f"SELECT count(*) AS n FROM {table}")[0]["n"]
 
     def close(self) -> None:
+        with self._cursors_lock:
+            for cur in self._thread_cursors:
+                cur.close()
+            self._thread_cursors.clear()
         self._con.close()
