@@ -213,3 +213,35 @@ def test_charts_of_real_metrics_results(store_small, name):
     if name == "cost_by_model_per_day":
         assert spec["encoding"]["y"]["title"] == "Sum of total cost (USD)"
         assert spec["title"]["subtitle"] == "per day"
+
+
+@pytest.fixture
+def notebook_display():
+    import altair as alt
+
+    renderer, theme = alt.renderers.active, alt.theme.active
+    lc.use_notebook()
+    yield
+    alt.renderers.enable(renderer)
+    alt.theme.enable(theme)
+
+
+def test_notebook_display_is_a_valid_output_with_png_spec_and_title(notebook_display):
+    import base64
+
+    import nbformat
+
+    chart = lc.cost_over_time(observations(), by="model")
+    bundle, _ = chart._repr_mimebundle_()
+    assert set(bundle) == {"image/png", "application/vnd.vegalite.v6+json", "text/plain"}
+    width, height, px = decode_png(bundle["image/png"])
+    assert width >= 500 and height >= 250
+    assert pixels_near(px, PALETTE[0]) > 100, "the PNG shows no marks in the theme colour"
+    spec = bundle["application/vnd.vegalite.v6+json"]
+    assert spec["config"]["range"]["category"] == PALETTE        # the lfnb theme is applied
+    assert bundle["text/plain"] == "<chart: Cost over time>"
+    # what a kernel sends must be a valid notebook output (nbformat rejects Altair's own v6 key)
+    data = dict(bundle, **{"image/png": base64.b64encode(bundle["image/png"]).decode()})
+    nbformat.v4.new_output("display_data", data=data)   # validates against the nbformat 4 schema
+    with pytest.raises(nbformat.ValidationError):
+        nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v6.json": spec})
