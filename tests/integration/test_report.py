@@ -1,0 +1,47 @@
+"""``lfnb report``: notebooks executed against the demo data into standalone HTML with embedded charts."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from lfnb.cli import main
+from lfnb.report import execute_notebooks
+
+CELLS = [
+    "import os\nimport lfnb, lfnb.charts as lc\nlc.use_notebook()\nlf = lfnb.connect()\nos.environ['LFNB_ANCHOR']",
+    "q = lfnb.MetricsQuery('observations').measure('count', 'count').by('type')\n"
+    "q = q.between('2026-10-25T00:00:00Z', os.environ['LFNB_ANCHOR'])\ndf = lf.read_metrics(q)\nint(df['count_count'].sum()) > 0",
+    "lc.chart(df)",
+]
+
+
+@pytest.fixture
+def notebook_dir(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny")] + [nbformat.v4.new_code_cell(c) for c in CELLS]
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, tmp_path / "nb" / "tiny.ipynb")
+    return tmp_path
+
+
+@pytest.mark.integration
+def test_report_writes_standalone_html_with_embedded_charts(notebook_dir, monkeypatch):
+    monkeypatch.chdir(notebook_dir)
+    assert main(["report", "nb", "--out", "out"]) == 0
+    html = (notebook_dir / "out" / "tiny.html").read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == 1       # the chart, embedded
+    assert "2026-11-01T00:00:00Z" in html                        # ran against the demo anchor
+    assert ">True<" in html or "True</pre>" in html
+    assert "sk-lf-" not in html and "Authorization" not in html
+
+
+@pytest.mark.integration
+def test_notebooks_executes_in_place_and_rejects_what_is_not_a_notebook(notebook_dir, monkeypatch):
+    monkeypatch.chdir(notebook_dir)
+    execute_notebooks(["nb/tiny.ipynb"])
+    nb = nbformat.read(notebook_dir / "nb" / "tiny.ipynb", as_version=4)
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3]
+    assert "image/png" in nb.cells[3].outputs[0]["data"]
+    with pytest.raises(FileNotFoundError, match="not a notebook"):
+        execute_notebooks(["nb/missing.ipynb"])
