@@ -7,6 +7,10 @@ LAB_PORT ?= 8888
 SEED   ?= 0
 TRACES ?= 5000
 DAYS   ?= 30
+# The demo data end at today's UTC midnight; the notebooks read the same "now" from LFNB_ANCHOR.
+ANCHOR ?= $(shell date -u +%Y-%m-%dT00:00:00Z)
+# JupyterLab refuses to run as root (containers, CI machines) unless told.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 SHARED ?= $(abspath ../shared)
 
 export LANGFUSE_PUBLIC_KEY ?= pk-lf-local
@@ -26,14 +30,14 @@ venv: $(VENV)/.installed
 # Headless: make demo LAB_ARGS=--no-browser ; other ports: make demo PORT=3100 LAB_PORT=8899
 demo: venv
 	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) \
-	    --public-key $(LANGFUSE_PUBLIC_KEY) --secret-key $(LANGFUSE_SECRET_KEY) & \
+	    --anchor $(ANCHOR) --public-key $(LANGFUSE_PUBLIC_KEY) --secret-key $(LANGFUSE_SECRET_KEY) & \
 	  server=$$!; trap "kill $$server" EXIT INT TERM; \
 	  $(PY) -m lfnb.local wait --base-url http://127.0.0.1:$(PORT) && \
-	  LANGFUSE_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
-	    --port $(LAB_PORT) $(LAB_ARGS)
+	  LANGFUSE_BASE_URL=http://127.0.0.1:$(PORT) LFNB_ANCHOR=$(ANCHOR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	    --port $(LAB_PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 serve: venv
-	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS)
+	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) --anchor $(ANCHOR)
 
 # The whole suite: unit, integration (lfnb.local over HTTP), notebooks (nbval).
 test: venv
