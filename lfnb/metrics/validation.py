@@ -29,8 +29,11 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
                float: "number", type(None): "null"}
 
 
-def load_query(query: dict | str) -> Any:
-    """A query given as a dict or JSON text, as a Python object."""
+def load_query(query: Any) -> Any:
+    """A query given as a :class:`~lfnb.MetricsQuery`, a dict or JSON text, as a Python object."""
+    to_dict = getattr(query, "to_dict", None)
+    if callable(to_dict) and not isinstance(query, dict):   # a MetricsQuery (imported lazily: it imports us)
+        return to_dict()
     if isinstance(query, (bytes, str)):
         try:
             return json.loads(query)
@@ -40,13 +43,13 @@ def load_query(query: dict | str) -> Any:
     return query
 
 
-def validate_query(query: dict | str, version: str = "v2") -> dict:
+def validate_query(query: Any, version: str = "v2") -> dict:
     """Check a Metrics API query and return it normalised.
 
     Parameters
     ----------
-    query : dict or str
-        The query object, or its JSON text.
+    query : MetricsQuery, dict or str
+        The builder, the query object, or its JSON text.
     version : {"v2", "v1"}
         The API generation: ``v2`` = ``/api/public/v2/metrics`` (Langfuse v4),
         ``v1`` = ``/api/public/metrics``.

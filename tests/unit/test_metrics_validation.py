@@ -261,3 +261,15 @@ def test_validation_speed():
         validate_query(query)
     per_query = (time.perf_counter() - t0) / 200
     assert per_query < 0.02, f"{per_query * 1000:.2f} ms per validation"
+
+
+def test_validate_query_accepts_the_builder_like_a_dict():
+    from lfnb.metrics import MetricsQuery
+
+    q = (MetricsQuery("observations").measure("totalCost", "sum").by("userId")
+         .between("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"))
+    with pytest.raises(QueryValidationError, match="High cardinality") as err:
+        validate_query(q)
+    assert [i["path"] for i in err.value.issues] == [i["path"] for i in q.problems()]
+    assert validate_query(q.order("sum_totalCost", "desc").limit(10)) == validate_query(
+        q.order("sum_totalCost", "desc").limit(10).to_dict())
