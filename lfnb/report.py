@@ -38,7 +38,10 @@ def _execute(path: Path):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+    nb.metadata.pop("widgets", None)
+    # widget state is not stored: it would double the file (charts inside Output widgets) and no
+    # front end draws it without a kernel anyway
+    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", store_widget_state=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 
