@@ -41,7 +41,7 @@ def _execute(path: Path):
     nb.metadata.pop("widgets", None)
     # widget state is not stored: it would double the file (charts inside Output widgets) and no
     # front end draws it without a kernel anyway
-    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", store_widget_state=False,
+    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", store_widget_state=False, record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 
