@@ -46,48 +46,43 @@ def _execute(path: Path):
     return nb
 
 
+def _run_all(paths: list[Path], cache_dir: str | Path):
+    """Execute each notebook against one demo server; yields (path, executed notebook, seconds)."""
+    from lfnb.local.demo import demo_environment
+
+    with demo_environment(cache_dir=str(Path(cache_dir).resolve())):
+        for path in paths:
+            t0 = time.perf_counter()
+            nb = _execute(path)
+            yield path, nb, time.perf_counter() - t0
+
+
 def execute_notebooks(paths: Iterable[str | Path], *, cache_dir: str | Path = "build/notebook-cache") -> list[Path]:
     """Run notebooks top to bottom against the demo data and store their outputs in place."""
     import nbformat
-    import shutil
-
-    from lfnb.local.demo import demo_environment
 
     notebooks = _paths(paths)
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    with demo_environment(cache_dir=str(Path(cache_dir).resolve())):
-        for path in notebooks:
-            t0 = time.perf_counter()
-            nb = _execute(path)
-            nbformat.write(nb, path)
-            print(f"{path}: executed in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    for path, nb, seconds in _run_all(notebooks, cache_dir):
+        nbformat.write(nb, path)
+        print(f"{path}: executed in {seconds:.1f} s", file=sys.stderr)
     return notebooks
 
 
 def write_report(notebooks: str | Path = "notebooks", out: str | Path = "build",
                  *, cache_dir: str | Path = "build/report-cache") -> list[Path]:
     """Execute every notebook and write ``<out>/<name>.html`` (standalone, images embedded)."""
-    import shutil
-
     from nbconvert import HTMLExporter
 
-    from lfnb.local.demo import demo_environment
-
-    paths = _paths([notebooks])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     written: list[Path] = []
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    with demo_environment(cache_dir=str(Path(cache_dir).resolve())):
-        for path in paths:
-            t0 = time.perf_counter()
-            nb = _execute(path)
-            html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-            target = out / f"{path.stem}.html"
-            target.write_text(html, encoding="utf-8")
-            written.append(target)
-            print(f"{target}: {len(html) / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    for path, nb, seconds in _run_all(_paths([notebooks]), cache_dir):
+        html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        target = out / f"{path.stem}.html"
+        target.write_text(html, encoding="utf-8")
+        written.append(target)
+        print(f"{target}: {len(html) / 1e6:.1f} MB in {seconds:.1f} s", file=sys.stderr)
     return written
 
 

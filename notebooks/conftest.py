@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 
 _stack = contextlib.ExitStack()
 
@@ -20,9 +19,7 @@ def pytest_configure(config):
         return
     from lfnb.local.demo import demo_environment
 
-    cache = os.path.join(config.rootpath, "build", "nbval-cache")
-    shutil.rmtree(cache, ignore_errors=True)   # the notebooks show cache misses, then hits
-    _stack.enter_context(demo_environment(cache_dir=cache))
+    _stack.enter_context(demo_environment(cache_dir=os.path.join(config.rootpath, "build", "nbval-cache")))
 
 
 def pytest_unconfigure(config):

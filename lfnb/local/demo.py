@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -27,12 +28,14 @@ def demo_environment(*, anchor: datetime = NOTEBOOK_ANCHOR, cache_dir: str | Non
 
     Also sets ``LFNB_ANCHOR`` (the end of the data, which the notebooks use as "now"),
     ``LFNB_PROGRESS=0`` (no progress bars in stored outputs) and, when given,
-    ``LFNB_CACHE_DIR``. The previous environment is restored on exit.
+    ``LFNB_CACHE_DIR`` — emptied first, so that every run starts with cache misses
+    (notebook 06 shows a miss, then a hit). The previous environment is restored on exit.
     """
     with serve(port=0, anchor=anchor, generation=generation, **DEMO) as server:
         values = dict(server.env, LFNB_ANCHOR=anchor.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       LFNB_PROGRESS="0")
         if cache_dir is not None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
             values["LFNB_CACHE_DIR"] = str(cache_dir)
         saved = {k: os.environ.get(k) for k in values}
         os.environ.update(values)

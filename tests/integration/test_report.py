@@ -45,3 +45,23 @@ def test_notebooks_executes_in_place_and_rejects_what_is_not_a_notebook(notebook
     assert "image/png" in nb.cells[3].outputs[0]["data"]
     with pytest.raises(FileNotFoundError, match="not a notebook"):
         execute_notebooks(["nb/missing.ipynb"])
+
+
+@pytest.mark.integration
+def test_demo_environment_points_at_the_server_empties_the_cache_and_restores(tmp_path, monkeypatch):
+    import os
+
+    from lfnb.local.demo import demo_environment
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "stale.json").write_text("{}")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "https://cloud.example.invalid")
+    monkeypatch.delenv("LFNB_ANCHOR", raising=False)
+    with demo_environment(cache_dir=cache) as server:
+        assert os.environ["LANGFUSE_BASE_URL"] == server.base_url
+        assert os.environ["LFNB_ANCHOR"] == "2026-11-01T00:00:00Z" and os.environ["LFNB_PROGRESS"] == "0"
+        assert not (cache / "stale.json").exists()
+        assert server.counts["traces"] == 5000
+    assert os.environ["LANGFUSE_BASE_URL"] == "https://cloud.example.invalid"
+    assert "LFNB_ANCHOR" not in os.environ
