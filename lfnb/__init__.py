@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _FACADE = {
-    "connect": "lfnb.api",
-    "Client": "lfnb.api",
+    "connect": "lfnb.client",
+    "Client": "lfnb.client",
     "Filter": "lfnb.filters",
     "MetricsQuery": "lfnb.metrics",
     "validate_query": "lfnb.metrics",

@@ -1,225 +1,195 @@
-"""Transport: one ``requests.Session`` to a Langfuse server; knows no resource.
+"""``lfnb.connect()`` and :class:`Client`: every Langfuse list endpoint as a typed DataFrame.
 
-Basic auth (public key / secret key), a connection pool sized for the worker
-threads, connect/read timeouts, retries with capped exponential backoff and
-jitter on 429, 5xx, 524 and connection errors (honouring ``Retry-After``
-seconds; ``X-RateLimit-Reset`` is a date string and is ignored), and errors
-mapped to :mod:`lfnb.errors`. No ``requests`` exception escapes, and the secret
-key is never part of a repr, a log record or an exception.
+>>> import lfnb
+>>> lf = lfnb.connect()                                   # LANGFUSE_* environment variables
+>>> obs = lf.read_observations(from_time="2026-10-25", to_time="2026-11-01", workers=4)
+
+The client works against both API generations: on v4 servers (Langfuse Cloud)
+observations, traces and sessions come from ``GET /api/public/v2/observations``
+and scores from ``GET /api/public/v3/scores``; on v3 servers (older self-hosted)
+from the v1 endpoints. :attr:`Client.generation` is detected once (a 404 on the
+v2 observations endpoint means v3). The columns are the same either way; each
+``read_*`` docstring says which values differ.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import logging
-import random
+import os
 import threading
-import time
-from typing import Any, Callable
-from urllib.parse import urlencode
+from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import pandas as pd
 
-from .errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    TransportError,
-)
-from .operations import rate_limit_resource
-from .ratelimiter import RateLimiter
+from lfnb.reads import generations as api_reads
+from lfnb.http.transport import Transport
+from lfnb.errors import ConfigError, NotFoundError
+from lfnb.langfuse.operations import build_request, operations_frame
+from lfnb.http.ratelimit import make_rate_limiter
 
-try:  # optional: about twice as fast as the standard library on large pages
-    from orjson import loads as _loads
-except ImportError:
-    _loads = json.loads
+__all__ = ["connect", "Client"]
 
-__all__ = ["Transport", "RETRY_STATUSES"]
-
-log = logging.getLogger("lfnb.client")
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 524})
-_USER_AGENT = "lfnb/0.1"
+DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 
 
-class _BasicAuth(requests.auth.AuthBase):
-    """Basic auth whose repr and str never show the credentials."""
-
-    def __init__(self, public_key: str, secret_key: str):
-        token = base64.b64encode(f"{public_key}:{secret_key}".encode()).decode("ascii")
-        self._header = f"Basic {token}"
-
-    def __call__(self, request):
-        request.headers["Authorization"] = self._header
-        return request
-
-    def __repr__(self) -> str:
-        return "_BasicAuth(***)"
-
-    __str__ = __repr__
-
-
-class Transport:
-    """Sends requests to one Langfuse server and returns parsed JSON.
+def connect(base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None, *,
+            timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None,
+            pool_size: int = 16) -> "Client":
+    """A :class:`Client` for one Langfuse project.
 
     Parameters
     ----------
-    base_url : str
-        E.g. ``https://cloud.langfuse.com`` or ``http://127.0.0.1:3000``.
-    public_key, secret_key : str
+    base_url : str, optional
+        Default ``$LANGFUSE_BASE_URL``, then ``$LANGFUSE_HOST``, then Langfuse Cloud (EU).
+    public_key, secret_key : str, optional
+        Default ``$LANGFUSE_PUBLIC_KEY`` / ``$LANGFUSE_SECRET_KEY``.
     timeout : float
-        Read timeout in seconds (the connect timeout is ``min(timeout, 10)``).
+        Read timeout per request, seconds.
     max_retries : int
-        Retries after the first attempt on 429/5xx/524/connection errors.
-    backoff, max_backoff : float
-        Exponential backoff ``backoff * 2**attempt`` capped at ``max_backoff``,
-        with full jitter in its upper half. ``Retry-After`` wins when larger
-        (itself capped at ``max_retry_after``).
+        Retries on 429/5xx/524/connection errors (exponential backoff with jitter,
+        ``Retry-After`` honoured).
+    rate_limit : None, "hobby", "core", "pro", dict or RateLimiter
+        Client-side limiter shared by all worker threads (None = off; self-hosted
+        servers are not rate limited).
     pool_size : int
-        Connections kept per host (at least the number of worker threads).
-    rate_limiter : RateLimiter or None
-        Shared by every thread using this transport.
-    """
+        HTTP connections kept open (at least the largest ``workers`` you use).
 
-    def __init__(self, base_url: str, public_key: str, secret_key: str, *, timeout: float = 60.0,
-                 max_retries: int = 5, backoff: float = 0.25, max_backoff: float = 8.0,
-                 max_retry_after: float = 60.0, pool_size: int = 16,
-                 rate_limiter: RateLimiter | None = None):
-        if not base_url or not str(base_url).startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+    Raises
+    ------
+    ConfigError
+        Keys or base URL missing or malformed.
+    """
+    return Client(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
+                  rate_limit=rate_limit, pool_size=pool_size)
+
+
+class Client(api_reads.ReadsMixin):
+    """A connection to one Langfuse project (see :func:`connect` for the parameters)."""
+
+    def __init__(self, base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None,
+                 *, timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None, pool_size: int = 16):
+        base_url = base_url or os.environ.get("LANGFUSE_BASE_URL") or os.environ.get("LANGFUSE_HOST") \
+            or DEFAULT_BASE_URL
+        public_key = public_key or os.environ.get("LANGFUSE_PUBLIC_KEY")
+        secret_key = secret_key or os.environ.get("LANGFUSE_SECRET_KEY")
         if not public_key or not secret_key:
-            raise ConfigError("public_key and secret_key are required "
-                              "(or set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY)")
-        self.base_url = str(base_url).rstrip("/")
-        self.public_key = public_key
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.backoff = float(backoff)
-        self.max_backoff = float(max_backoff)
-        self.max_retry_after = float(max_retry_after)
-        self.rate_limiter = rate_limiter
-        self._session = requests.Session()
-        self._session.auth = _BasicAuth(public_key, secret_key)
-        self._session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(int(pool_size), 4), max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._lock = threading.Lock()
-        self.retries = 0
-        self.requests = 0
-        # Called as on_retry(reason) on every retry (progress bars count them).
-        self.on_retry: Callable[[str], None] | None = None
+            raise ConfigError("No Langfuse keys: pass public_key= and secret_key= or set LANGFUSE_PUBLIC_KEY "
+                              "and LANGFUSE_SECRET_KEY")
+        self._transport = Transport(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
+                                    pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit))
+        self._generation: str | None = None
+        self._generation_lock = threading.Lock()
+        self._project: str | None = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP transport (retry counters: ``transport.retries``, ``transport.requests``)."""
+        return self._transport
 
     def __repr__(self) -> str:
-        return f"Transport(base_url={self.base_url!r}, public_key={self.public_key!r})"
+        gen = self._generation or "not yet detected"
+        limiter = self._transport.rate_limiter
+        return (f"<lfnb.Client {self._transport.base_url} public_key={self._transport.public_key!r} "
+                f"generation={gen} rate_limit={getattr(limiter, 'name', None)!r}>")
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
-    # ------------------------------------------------------------------ requests
-    def request(self, method: str, path: str, *, params: dict | list | None = None, json_body: Any = None,
-                timeout: float | None = None, max_retries: int | None = None) -> Any:
-        """Send ``method path`` and return the parsed JSON body (None when empty).
+    def __enter__(self) -> "Client":
+        return self
 
-        ``params`` may be a dict (lists become repeated parameters) or a list of
-        pairs. ``timeout``/``max_retries`` override the transport's for one call
-        (the parallel extractor uses ``max_retries=0`` on windows it can split).
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> str:
+        """``"v4"`` or ``"v3"``: probed once with ``GET /api/public/v2/observations?limit=1`` (404 → v3)."""
+        if self._generation is None:
+            with self._generation_lock:
+                if self._generation is None:
+                    try:
+                        self._transport.request("GET", "/api/public/v2/observations",
+                                                params={"limit": 1, "fields": "core"})
+                        self._generation = "v4"
+                    except NotFoundError:
+                        self._generation = "v3"
+        return self._generation
+
+    def _get(self, path: str, params: dict | list | None = None) -> Any:
+        return self._transport.request("GET", path, params=params)
+
+    # ------------------------------------------------------------------ catalogue
+    def call(self, name: str, **params: Any) -> Any:
+        """Call any catalogue operation by name and return the parsed JSON.
+
+        Path and query parameters are keyword arguments named as in the API
+        (``traceId``, ``page``); a JSON request body goes in ``body=``. List
+        values become repeated query parameters.
 
         Raises
         ------
-        AuthError, NotFoundError, RateLimitError, ServerError, ApiError, TransportError
+        ConfigError
+            Unknown operation, unknown parameter (the message lists the valid
+            ones) or a missing required parameter — before any request.
         """
-        url = self.base_url + path
-        shown = _display_url(path, params)
-        resource = rate_limit_resource(method.upper(), path)
-        retries = self.max_retries if max_retries is None else max_retries
-        read_timeout = self.timeout if timeout is None else timeout
-        attempt = 0
-        while True:
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire(resource)
-            try:
-                with self._lock:
-                    self.requests += 1
-                resp = self._session.request(method, url, params=params, json=json_body,
-                                             timeout=(min(read_timeout, 10.0), read_timeout))
-                content = resp.content  # reads the whole body: a dropped connection fails here
-            except requests.RequestException as exc:
-                # Only the exception's class name: its text can echo request details.
-                reason = type(exc).__name__
-                if attempt < retries:
-                    attempt = self._retry(attempt, None, f"{method} {shown}: {reason}")
-                    continue
-                raise TransportError(
-                    f"{method} {shown} got no answer from {self.base_url} after {attempt + 1} "
-                    f"attempt{'s' if attempt else ''} ({reason}). Is the server running and the base_url right?"
-                ) from None
-            status = resp.status_code
-            if status < 400:
-                if not content:
-                    return None
-                try:
-                    return _loads(content)
-                except ValueError:
-                    # A body cut short by a dropped connection: retry like a connection error.
-                    if attempt < retries:
-                        attempt = self._retry(attempt, None, f"{method} {shown}: truncated JSON body")
-                        continue
-                    raise TransportError(f"{method} {shown}: the server sent a body that is not JSON "
-                                         f"(HTTP {status}, {len(content)} bytes)") from None
-            retry_after = _retry_after(resp.headers.get("Retry-After"))
-            if status in RETRY_STATUSES and attempt < retries:
-                attempt = self._retry(attempt, retry_after, f"{method} {shown}: HTTP {status}")
-                continue
-            raise _api_error(status, method, shown, content, retry_after)
+        op, path, query, body = build_request(name, params)
+        return self._transport.request(op.method, path, params=query or None, json_body=body)
 
-    def _retry(self, attempt: int, retry_after: float | None, reason: str) -> int:
-        delay = min(self.max_backoff, self.backoff * (2 ** attempt))
-        delay = delay * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_retry_after))
-        with self._lock:
-            self.retries += 1
-        log.info("retrying %s in %.2fs (attempt %d)", reason, delay, attempt + 1)
-        if self.on_retry is not None:
-            self.on_retry(reason)
-        time.sleep(delay)
-        return attempt + 1
+    def operations(self) -> pd.DataFrame:
+        """The catalogue: operation, method, path, path_params, query_params, paging, generation, resource."""
+        return operations_frame()
 
+    # ------------------------------------------------------------------ metrics
+    def read_metrics(self, query: Any, version: str | None = None, cache: Any = True) -> pd.DataFrame:
+        """Run a Metrics API query and return its typed frame (see :mod:`lfnb.metrics`).
 
-def _display_url(path: str, params: dict | list | None) -> str:
-    """Path and query for messages (credentials are never part of either)."""
-    if not params:
-        return path
-    query = urlencode(params, doseq=True)
-    if len(query) > 300:
-        query = query[:300] + "…"
-    return f"{path}?{query}"
+        Parameters
+        ----------
+        query : MetricsQuery, dict or JSON text
+            Validated with :func:`lfnb.validate_query` before any request.
+        version : {"v2", "v1"}, optional
+            Default: ``v2`` on v4 servers, ``v1`` on v3 servers.
+        cache : bool or MetricsCache
+            ``True`` uses the on-disk cache (Cloud allows few metric queries a day),
+            ``False`` sends the query every time.
 
+        Raises
+        ------
+        QueryValidationError
+            The query is invalid for ``version`` (nothing is sent).
+        """
+        from lfnb.metrics import MetricsCache, run_query
 
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # HTTP-date form: not sent by Langfuse; fall back to backoff
-    return max(seconds, 0.0)
+        if version is None:
+            version = "v2" if self.generation == "v4" else "v1"
+        if version not in ("v1", "v2"):
+            raise ConfigError(f"version must be 'v1' or 'v2', got {version!r}")
+        store = MetricsCache() if cache is True else (cache or None)
+        key = (self.base_url, self._project_id() if store is not None else None)
+        return run_query(lambda path, params: self._get(path, params), query, version, store, key)
 
+    def _project_id(self) -> str | None:
+        """The keys' project id (one request, then remembered): part of the metrics cache key."""
+        if self._project is None:
+            body = self._get("/api/public/projects")
+            data = body.get("data") if isinstance(body, dict) else None
+            self._project = data[0].get("id") if data else ""
+        return self._project or None
 
-def _api_error(status: int, method: str, url: str, content: bytes, retry_after: float | None) -> ApiError:
-    body = content.decode("utf-8", "replace")
-    if status in (401, 403):
-        return AuthError(status, method, url, body)
-    if status == 404:
-        return NotFoundError(status, method, url, body)
-    if status == 429:
-        return RateLimitError(status, method, url, body, retry_after=retry_after)
-    if status >= 500:
-        return ServerError(status, method, url, body)
-    return ApiError(status, method, url, body)
+    # ------------------------------------------------------------------ writes
+    def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
+        """Post one score per row (``POST /api/public/scores``); see :func:`lfnb.reads.writes.create_scores`."""
+        from lfnb.reads.writes import create_scores
+
+        return create_scores(self._transport, df, workers=workers)
+
+    def create_dataset_items(self, dataset_name: str, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
+        """Post one dataset item per row; see :func:`lfnb.reads.writes.create_dataset_items`."""
+        from lfnb.reads.writes import create_dataset_items
+
+        return create_dataset_items(self._transport, dataset_name, df, workers=workers)
+

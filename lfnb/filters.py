@@ -8,7 +8,7 @@ rules are data:
 
 * :data:`TYPE_OPERATORS` — operators per filter type (facts sheet §3.1);
   ``matches`` is extra on ``string``/``stringObject`` for ``observations_v2`` only.
-* :mod:`lfnb.filter_columns` — per target, the columns, their display names and types,
+* :mod:`lfnb.langfuse.filter_columns` — per target, the columns, their display names and types,
   and which filter types each column type accepts (§3.2).
 
 Validation happens in two layers, like on the server: the *schema* layer (shape,
@@ -36,7 +36,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from lfnb.errors import QueryValidationError
-from lfnb.filter_columns import COLUMNS, COMPATIBLE_FILTER_TYPES, TARGETS, find_column
+from lfnb.langfuse.filter_columns import COLUMNS, COMPATIBLE_FILTER_TYPES, TARGETS, find_column
 
 __all__ = [
     "Filter", "filters_to_json", "validate_filters", "check_filters", "check_condition",

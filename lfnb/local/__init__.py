@@ -16,7 +16,7 @@ __all__ = ["serve", "LocalServer", "query"]
 def __getattr__(name: str) -> Any:
     # The metrics engine is optional at import time: load it only when asked for.
     if name == "query":
-        from lfnb.local.metrics_engine import query
+        from lfnb.local.engine import query
 
         return query
     raise AttributeError(f"module 'lfnb.local' has no attribute {name!r}")

@@ -5,7 +5,7 @@ matters, e.g. the events_only refusal comes before authentication):
 
 1. ``latency_ms`` delay (emulates a remote server; the benchmark uses 100 ms);
 2. fault injection (:mod:`lfnb.local.faults`), never on ``/api/public/health``;
-3. routing (:mod:`lfnb.local.app_routes`): unknown path → 404 JSON, known path with another
+3. routing (:mod:`lfnb.local.routes`): unknown path → 404 JSON, known path with another
    method → 405 JSON;
 4. generation ``v4``: deprecated v1 reads → 404 with Langfuse's events_only message;
 5. HTTP Basic auth with the configured keys on every route except ``GET /api/public/health``
@@ -43,12 +43,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lfnb.local.app_routes import (
+from lfnb.local.routes import (
     CURSOR_READS, HEALTH_PATH, LEGACY_V1_READS, V4_ONLY_READS, Operation, RouteTable, build_table,
 )
 from lfnb.local.faults import FaultPlan, equivalent_cursor, error_reply, short_limit
 from lfnb.local.ratelimit import RateLimiter
-from lfnb.local.routing import ApiProblem, ApiRequest, Reply
+from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
 
 log = logging.getLogger("lfnb.local")
 

@@ -2,7 +2,7 @@
 
 Every value travels as a bound parameter; only expressions from the column tables
 below (data of this module) are pasted into SQL. Column ids follow
-:mod:`lfnb.filter_columns`; the main table alias is ``o`` (observations), ``t``
+:mod:`lfnb.langfuse.filter_columns`; the main table alias is ``o`` (observations), ``t``
 (traces) or ``s`` (scores) unless the caller passes another one.
 
 Semantics follow Langfuse's ClickHouse filters:
@@ -24,9 +24,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from lfnb.filter_columns import COMPATIBLE_FILTER_TYPES, find_column
+from lfnb.langfuse.filter_columns import COMPATIBLE_FILTER_TYPES, find_column
 from lfnb.filters import check_filters, search_tokens
-from lfnb.local.routing import invalid_request, zod_error
+from lfnb.local.handlers import invalid_request, zod_error
 
 __all__ = ["parse_filter_param", "where_sql", "condition_sql", "column_expr", "COLUMN_SQL"]
 

@@ -55,7 +55,7 @@ import xxhash
 
 from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
 from lfnb.local.observations_v2_cache import cached_page
-from lfnb.local.routing import ApiRequest, Reply, invalid_request, zod_error
+from lfnb.local.handlers import ApiRequest, Reply, invalid_request, zod_error
 
 __all__ = ["get_observations_v2", "FIELD_GROUPS", "DEFAULT_GROUPS", "parse_fields",
            "encode_cursor", "decode_cursor", "PARSE_IO_MESSAGE"]

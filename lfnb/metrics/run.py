@@ -1,6 +1,6 @@
 """One metrics query end to end: validate, (cache), GET, typed frame.
 
-The client (``lfnb.api``) calls :func:`run_query` with its own transport, so
+The client (``lfnb.client``) calls :func:`run_query` with its own transport, so
 this module never does HTTP itself and stays testable with a plain function.
 """
 

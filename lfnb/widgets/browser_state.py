@@ -124,7 +124,7 @@ def activity_frame(df: pd.DataFrame, granularity: str | None = None) -> pd.DataF
     Columns ``time_dimension``, ``type`` (when read) and ``count_count``; the
     bucket size is picked from the time span like the Metrics API's ``auto``.
     """
-    from lfnb.charts_frames import auto_granularity, bucket_times, labels
+    from lfnb.charts.shaping import auto_granularity, bucket_times, labels
 
     if "startTime" not in df.columns or df.empty:
         return pd.DataFrame({"time_dimension": pd.Series([], dtype="datetime64[us, UTC]"),

@@ -9,7 +9,7 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from lfnb.charts_export import THEME
+from lfnb.charts.export import THEME
 
 __all__ = ["TimeRange", "error_html", "ok_html", "table_html", "show_chart"]
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import lfnb
-from lfnb.local.metrics_engine import query as engine_query
+from lfnb.local.engine import query as engine_query
 from lfnb.metrics import metrics_frame, prepare_query
 
 pytestmark = pytest.mark.integration

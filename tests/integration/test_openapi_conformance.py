@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from lfnb.local.app_routes import EXTRA_OPERATIONS, SEED_OPERATIONS
+from lfnb.local.routes import EXTRA_OPERATIONS, SEED_OPERATIONS
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ pytest.importorskip("lfnb.local.generator")
 
 import lfnb  # noqa: E402
 from lfnb.errors import LfnbTruncationWarning  # noqa: E402
-from lfnb.frames import DTYPES  # noqa: E402
-from lfnb.frames_specs import SPECS, observation_columns  # noqa: E402
+from lfnb.frames.builder import DTYPES  # noqa: E402
+from lfnb.frames.columns import SPECS, observation_columns  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

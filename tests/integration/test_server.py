@@ -14,7 +14,7 @@ import xxhash
 
 from lfnb.local import serve
 from lfnb.local.app import EVENTS_ONLY_MESSAGE, dumps
-from lfnb.local.app_routes import EXTRA_OPERATIONS, SEED_OPERATIONS
+from lfnb.local.routes import EXTRA_OPERATIONS, SEED_OPERATIONS
 from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.store import Store
 
@@ -358,7 +358,7 @@ def test_lazy_exports():
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         lfnb.local.nope
     try:
-        from lfnb.local.metrics_engine import query
+        from lfnb.local.engine import query
     except ImportError:
         return
     assert lfnb.local.query is query

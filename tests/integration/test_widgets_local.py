@@ -12,7 +12,7 @@ import pytest
 
 import lfnb
 import lfnb.charts as lc
-from lfnb.charts_frames import labels
+from lfnb.charts.shaping import labels
 from lfnb.errors import LfnbTruncationWarning
 from lfnb.widgets import MetricsExplorer, ObservationsBrowser
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import lfnb.charts as lc
-from lfnb import charts_frames as cf
+from lfnb.charts import shaping as cf
 
 DAYS = pd.date_range("2026-10-25", periods=7, freq="D", tz="UTC")
 QUERY = {"view": "observations", "fromTimestamp": "2026-10-25T00:00:00Z", "toTimestamp": "2026-11-01T00:00:00Z",

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import lfnb.charts as lc
-from lfnb.charts_export import PALETTE
+from lfnb.charts.export import PALETTE
 
 rng = np.random.default_rng(7)
 DAYS = pd.date_range("2026-10-25", periods=7, freq="D", tz="UTC")
@@ -192,7 +192,7 @@ ENGINE_QUERIES = {
 def test_charts_of_real_metrics_results(store_small, name):
     from datetime import datetime, timezone
 
-    from lfnb.local import metrics_engine
+    from lfnb.local import engine as metrics_engine
     from lfnb.metrics import MetricsQuery, metrics_frame
 
     steps, kind = ENGINE_QUERIES[name]

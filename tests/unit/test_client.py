@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import lfnb.client as client_mod
-from lfnb.client import Transport
+import lfnb.http.transport as client_mod
+from lfnb.http.transport import Transport
 from lfnb.errors import ApiError, AuthError, ConfigError, NotFoundError, RateLimitError, ServerError, TransportError
-from lfnb.ratelimiter import PLANS, RateLimiter, TokenBucket, make_rate_limiter
+from lfnb.http.ratelimit import PLANS, RateLimiter, TokenBucket, make_rate_limiter
 
 
 class Script:

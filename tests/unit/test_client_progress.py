@@ -8,9 +8,9 @@ import sys
 import pandas as pd
 import pytest
 
-from lfnb.api_progress import Progress, default_enabled, is_interactive
+from lfnb.reads.progress import Progress, default_enabled, is_interactive
 from lfnb.errors import ConfigError
-from lfnb.extract import dedupe, iso, split_windows, to_utc
+from lfnb.reads.windows import dedupe, iso, split_windows, to_utc
 
 
 class FakeTransport:

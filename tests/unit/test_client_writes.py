@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lfnb.errors import ApiError
-from lfnb.writes import create_dataset_items, create_scores
+from lfnb.reads.writes import create_dataset_items, create_scores
 
 
 class Recorder:

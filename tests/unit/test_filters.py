@@ -13,7 +13,7 @@ from lfnb.filters import (
     MATCHES_TOKEN_MESSAGE, TYPE_OPERATORS, Filter, check_filters, column_choices, filters_to_json,
     operators_for, search_tokens, to_iso, validate_filters,
 )
-from lfnb.filter_columns import COLUMNS, find_column
+from lfnb.langfuse.filter_columns import COLUMNS, find_column
 
 
 # --- builder -------------------------------------------------------------------------------

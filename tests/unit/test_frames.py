@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lfnb.frames import DTYPES, FrameBuilder, build_frame, columns_for, combine, dtype_table, empty_frame
-from lfnb.frames_specs import OBSERVATION_GROUPS, SPECS, observation_columns
+from lfnb.frames.builder import DTYPES, FrameBuilder, build_frame, columns_for, combine, dtype_table, empty_frame
+from lfnb.frames.columns import OBSERVATION_GROUPS, SPECS, observation_columns
 
 DEFAULT_OBS_COLUMNS = [
     "id", "traceId", "startTime", "endTime", "projectId", "parentObservationId", "type",
@@ -145,7 +145,7 @@ def test_unknown_field_group_lists_valid_ones():
 
 
 def test_block_merging_keeps_values_and_order(monkeypatch):
-    import lfnb.frames as frames
+    import lfnb.frames.builder as frames
 
     monkeypatch.setattr(frames, "BLOCK_ROWS", 5)
     b = FrameBuilder(columns_for("observations", ("core", "usage")))

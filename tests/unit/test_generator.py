@@ -118,7 +118,7 @@ def test_id_formats_and_hash(small):
 def test_unique_hex_ids_redraws_collisions():
     import numpy as np
 
-    from lfnb.local.generator_io import unique_hex_ids
+    from lfnb.local.generator.pools import unique_hex_ids
 
     ids, order = unique_hex_ids(np.random.default_rng(0), 200, 1)  # 200 of 256 values: collisions certain
     assert len(set(ids.tolist())) == 200

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["lfnb.metrics.validation", "lfnb.metrics.query", "lfnb.local.metrics_engine"])
+@pytest.mark.parametrize("module", ["lfnb.metrics.validation", "lfnb.metrics.query", "lfnb.local.engine"])
 def test_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 
 from lfnb.errors import QueryValidationError
-from lfnb.local.metrics_engine import handle_metrics_v1, handle_metrics_v2, query
-from lfnb.local.metrics_histogram import histogram
-from lfnb.local.routing import ApiProblem, ApiRequest
+from lfnb.local.engine import handle_metrics_v1, handle_metrics_v2, query
+from lfnb.local.engine.histogram import histogram
+from lfnb.local.handlers import ApiProblem, ApiRequest
 
 WINDOW = {"fromTimestamp": "2026-10-25T00:00:00Z", "toTimestamp": "2026-11-01T00:00:00Z"}
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lfnb.local.metrics_engine import query
+from lfnb.local.engine import query
 
 W_FROM, W_TO = "2026-10-25T00:00:00Z", "2026-11-01T00:00:00Z"
 NARROW_FROM, NARROW_TO = "2026-10-27T06:00:00Z", "2026-10-29T18:30:00.250Z"

@@ -14,7 +14,7 @@ import pytest
 
 from lfnb.metrics import _build_schemas
 from lfnb.metrics.schemas import FILES, load_schema, views
-from lfnb.local.metrics_views import view_sql
+from lfnb.local.engine.views import view_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 

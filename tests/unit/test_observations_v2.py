@@ -17,7 +17,7 @@ import pytest
 import xxhash
 
 from lfnb.local.observations_v2 import PARSE_IO_MESSAGE, get_observations_v2
-from lfnb.local.routing import ApiProblem, ApiRequest
+from lfnb.local.handlers import ApiProblem, ApiRequest
 from lfnb.local.store import Store
 
 PATH = "/api/public/v2/observations"

@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from lfnb.errors import ConfigError
-from lfnb.operations import OPERATIONS, build_request, get_operation, operations_frame, rate_limit_resource
+from lfnb.langfuse.operations import OPERATIONS, build_request, get_operation, operations_frame, rate_limit_resource
 
 
 def test_catalogue_size_and_v3_scores():
@@ -97,7 +97,7 @@ def test_operations_frame():
 
 def test_every_paginated_operation_has_a_read():
     import lfnb
-    from lfnb.api_lists import LIST_READS
+    from lfnb.reads.lists import LIST_READS
 
     paged = {o.name for o in OPERATIONS.values() if o.paging != "none" and o.method == "GET"}
     assert paged == set(LIST_READS)

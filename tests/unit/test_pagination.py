@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from lfnb.errors import LfnbTruncationWarning, PaginationError
-from lfnb.pagination import CursorPaginator, PageNumberPaginator, iterate_pages
+from lfnb.reads.pagination import CursorPaginator, PageNumberPaginator, iterate_pages
 
 
 def page_server(pages_by_number, total_pages):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lfnb.local import resources
-from lfnb.local.routing import ApiProblem, ApiRequest
+from lfnb.local.handlers import ApiProblem, ApiRequest
 from lfnb.local.store import Store
 
 T0 = datetime(2026, 10, 30, 12, 0, 0)

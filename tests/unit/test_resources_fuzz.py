@@ -11,7 +11,7 @@ import pytest
 from test_resources import build_mini_store
 
 from lfnb.local import resources
-from lfnb.local.routing import ApiProblem, ApiRequest
+from lfnb.local.handlers import ApiProblem, ApiRequest
 
 BODIES = [
     None, [], "x", 3, {}, {"name": 1}, {"name": "x", "value": None}, {"a": [1, {"b": None}]},

@@ -6,7 +6,7 @@ import pytest
 
 from test_resources import build_mini_store, call, ids, problem
 
-from lfnb.local.resources_scores import decode_cursor, encode_cursor
+from lfnb.local.resources.scores import decode_cursor, encode_cursor
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import pytest
 
 from test_resources import build_mini_store, call, conforms, ids, openapi, problem, route  # noqa: F401
 
-from lfnb.local.routing import Reply
+from lfnb.local.handlers import Reply
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 import lfnb
-import lfnb.client as client_mod
+import lfnb.http.transport as client_mod
 from lfnb.errors import LfnbError
 
 SECRET = "sk-lf-TOPSECRET-123"

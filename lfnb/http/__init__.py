@@ -1,0 +1,1 @@
+"""HTTP: the transport (auth, retries, errors) and the client-side rate limiter."""

@@ -1,0 +1,1 @@
+"""Pages → records: pagination, time windows, progress, list reads, generation-dependent reads, writes."""

@@ -1,0 +1,195 @@
+"""The generic paginated read, and the ``read_*`` of every list endpoint without generations.
+
+Mixed into :class:`lfnb.client.Client`; relies on ``self._transport``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+
+from lfnb.reads.progress import Progress
+from lfnb.reads.windows import dedupe, read_into
+from lfnb.frames.builder import FrameBuilder
+from lfnb.frames.columns import document_columns, spec
+from lfnb.langfuse.operations import build_request
+
+__all__ = ["ListsMixin", "LIST_READS", "filter_json", "as_list"]
+
+PAGE_LIMIT = 100  # v1 page-based endpoints accept 1..100
+
+#: Every paginated list operation of the catalogue → the ``read_*`` that returns all its rows.
+LIST_READS: dict[str, str] = {
+    "annotation_queues_list_queues": "read_annotation_queues",
+    "annotation_queues_list_queue_items": "read_annotation_queue_items",
+    "comments_get": "read_comments",
+    "dataset_items_list": "read_dataset_items",
+    "dataset_run_items_list": "read_dataset_run_items",
+    "datasets_get_runs": "read_dataset_runs",
+    "datasets_list": "read_datasets",
+    "llm_connections_list": "read_llm_connections",
+    "models_list": "read_models",
+    "prompts_list": "read_prompts",
+    "score_configs_get": "read_score_configs",
+    "observations_v2_get_many": "read_observations",   # v4 servers
+    "observations_get_many": "read_observations",      # v3 servers
+    "trace_list": "read_traces",                       # v3 servers (v4: from v2 observations)
+    "sessions_list": "read_sessions",                  # v3 servers (v4: from v2 observations)
+    "scores_v3_get_many": "read_scores",               # v4 servers
+    "score_v2_get": "read_scores",                     # v3 servers
+}
+
+
+def filter_json(filter: Any, target: str) -> str | None:
+    """Validate ``filter`` (list of Filter/dicts, or JSON text) for ``target``; the JSON text to send.
+
+    Raises ``QueryValidationError`` (from :mod:`lfnb.filters`) before any request.
+    """
+    if filter is None:
+        return None
+    try:
+        from lfnb.filters import validate_filters
+    except ImportError:
+        validate_filters = None
+    if validate_filters is not None:
+        conditions = validate_filters(filter, target)
+    elif isinstance(filter, str):
+        conditions = json.loads(filter)
+    else:
+        conditions = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in filter]
+    return json.dumps(conditions)
+
+
+def as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+class ListsMixin:
+    """``read_*`` for the page-based list endpoints (same on v3 and v4 servers)."""
+
+    _transport: Any
+
+    def _read_list(self, operation: str, columns: Sequence[tuple[str, str]] | str, params: dict | None = None, *,
+                   limit: int = PAGE_LIMIT, max_rows: int | None = None, workers: int = 1,
+                   progress: bool | None = None, transform: Callable[[list], list] | None = None,
+                   aliases: dict | None = None) -> pd.DataFrame:
+        """Every row of a paginated (or plain ``{data: [...]}``) operation as a typed frame."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        op, path, params, _ = build_request(operation, params)
+        cols = spec(columns) if isinstance(columns, str) else columns
+        builder = FrameBuilder(cols, aliases=aliases)
+
+        def fetch(query: dict) -> Any:
+            return self._transport.request(op.method, path, params=query)
+
+        with Progress(progress, op.name, self._transport) as bar:
+            if op.paging == "none":
+                page = fetch(params)
+                data = page.get("data", page) if isinstance(page, dict) else page
+                data = data if isinstance(data, list) else [data]
+                bar.page(len(data))
+                builder.add(transform(data) if transform else data)
+            else:
+                read_into(fetch, builder, paging=op.paging, limit=limit, params=params, max_rows=max_rows,
+                          workers=workers, on_page=bar.page, transform=transform)
+        return dedupe(builder.frame())
+
+    def read_datasets(self, *, max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """Every dataset (``GET /api/public/v2/datasets``); columns: :data:`SPECS['datasets']`."""
+        return self._read_list("datasets_list", "datasets", max_rows=max_rows, progress=progress)
+
+    def read_dataset_items(self, dataset_name: str | None = None, *, source_trace_id: str | None = None,
+                           source_observation_id: str | None = None, max_rows: int | None = None,
+                           workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
+        """Dataset items (``GET /api/public/dataset-items``), of one dataset or all."""
+        return self._read_list("dataset_items_list", "dataset_items",
+                               {"datasetName": dataset_name, "sourceTraceId": source_trace_id,
+                                "sourceObservationId": source_observation_id},
+                               max_rows=max_rows, workers=workers, progress=progress)
+
+    def read_dataset_runs(self, dataset_name: str, *, max_rows: int | None = None,
+                          progress: bool | None = None) -> pd.DataFrame:
+        """Runs of one dataset (``GET /api/public/datasets/{datasetName}/runs``)."""
+        return self._read_list("datasets_get_runs", "dataset_runs", {"datasetName": dataset_name},
+                               max_rows=max_rows, progress=progress)
+
+    def read_dataset_run_items(self, dataset_id: str | None = None, *, run_name: str | None = None,
+                               dataset_name: str | None = None, max_rows: int | None = None,
+                               workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
+        """Items of one dataset run (``GET /api/public/dataset-run-items``).
+
+        Give ``dataset_id`` or ``dataset_name`` (resolved with one request), and ``run_name``.
+        """
+        from lfnb.errors import ConfigError
+
+        if dataset_id is None and dataset_name is not None:
+            dataset_id = self.call("datasets_get", datasetName=dataset_name)["id"]  # type: ignore[attr-defined]
+        if dataset_id is None or run_name is None:
+            raise ConfigError("read_dataset_run_items needs run_name and dataset_id (or dataset_name)")
+        return self._read_list("dataset_run_items_list", "dataset_run_items",
+                               {"datasetId": dataset_id, "runName": run_name},
+                               max_rows=max_rows, workers=workers, progress=progress)
+
+    def read_prompts(self, *, name: str | None = None, label: str | None = None, tag: str | None = None,
+                     from_updated_at: Any = None, to_updated_at: Any = None, max_rows: int | None = None,
+                     progress: bool | None = None) -> pd.DataFrame:
+        """Prompt metadata, one row per prompt name (``GET /api/public/v2/prompts``)."""
+        from lfnb.reads.windows import iso, to_utc
+
+        f, t = to_utc(from_updated_at, "from_updated_at"), to_utc(to_updated_at, "to_updated_at")
+        return self._read_list("prompts_list", "prompts",
+                               {"name": name, "label": label, "tag": tag,
+                                "fromUpdatedAt": iso(f) if f is not None else None,
+                                "toUpdatedAt": iso(t) if t is not None else None},
+                               max_rows=max_rows, progress=progress)
+
+    def read_models(self, *, max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """Model definitions with prices (``GET /api/public/models``)."""
+        return self._read_list("models_list", "models", max_rows=max_rows, progress=progress)
+
+    def read_comments(self, *, object_type: str | None = None, object_id: str | None = None,
+                      author_user_id: str | None = None, max_rows: int | None = None, workers: int = 1,
+                      progress: bool | None = None) -> pd.DataFrame:
+        """Comments (``GET /api/public/comments``), optionally of one object type / object."""
+        return self._read_list("comments_get", "comments",
+                               {"objectType": object_type, "objectId": object_id, "authorUserId": author_user_id},
+                               max_rows=max_rows, workers=workers, progress=progress)
+
+    def read_annotation_queues(self, *, max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """Annotation queues (``GET /api/public/annotation-queues``)."""
+        return self._read_list("annotation_queues_list_queues", "annotation_queues",
+                               max_rows=max_rows, progress=progress)
+
+    def read_annotation_queue_items(self, queue_id: str, *, status: str | None = None,
+                                    max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """Items of one annotation queue (``GET /api/public/annotation-queues/{queueId}/items``)."""
+        return self._read_list("annotation_queues_list_queue_items", "annotation_queue_items",
+                               {"queueId": queue_id, "status": status}, max_rows=max_rows, progress=progress)
+
+    def read_score_configs(self, *, max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """Score configs (``GET /api/public/score-configs``)."""
+        return self._read_list("score_configs_get", "score_configs", max_rows=max_rows, progress=progress)
+
+    def read_llm_connections(self, *, max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+        """LLM connections (``GET /api/public/llm-connections``; secrets are masked by the server)."""
+        return self._read_list("llm_connections_list", "llm_connections", max_rows=max_rows, progress=progress)
+
+    def read_projects(self) -> pd.DataFrame:
+        """The project(s) these keys belong to (``GET /api/public/projects``)."""
+        return self._read_list("projects_get", "projects", progress=False)
+
+
+
+document_columns(ListsMixin, {
+    "read_datasets": "datasets", "read_dataset_items": "dataset_items", "read_dataset_runs": "dataset_runs",
+    "read_dataset_run_items": "dataset_run_items", "read_prompts": "prompts", "read_models": "models",
+    "read_comments": "comments", "read_annotation_queues": "annotation_queues",
+    "read_annotation_queue_items": "annotation_queue_items", "read_score_configs": "score_configs",
+    "read_llm_connections": "llm_connections", "read_projects": "projects",
+})
