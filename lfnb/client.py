@@ -15,16 +15,15 @@ v2 observations endpoint means v3). The columns are the same either way; each
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import pandas as pd
 
-from lfnb.reads import generations as api_reads
-from lfnb.http.transport import Transport
-from lfnb.errors import ConfigError, NotFoundError
-from lfnb.langfuse.operations import build_request, operations_frame
+from lfnb.errors import ConfigError
 from lfnb.http.ratelimit import make_rate_limiter
+from lfnb.http.transport import Transport
+from lfnb.langfuse.operations import operations_frame
+from lfnb.reads.generations import GenerationReads
 
 __all__ = ["connect", "Client"]
 
@@ -62,7 +61,7 @@ def connect(base_url: str | None = None, public_key: str | None = None, secret_k
                   rate_limit=rate_limit, pool_size=pool_size)
 
 
-class Client(api_reads.ReadsMixin):
+class Client(GenerationReads):
     """A connection to one Langfuse project (see :func:`connect` for the parameters)."""
 
     def __init__(self, base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None,
@@ -74,10 +73,8 @@ class Client(api_reads.ReadsMixin):
         if not public_key or not secret_key:
             raise ConfigError("No Langfuse keys: pass public_key= and secret_key= or set LANGFUSE_PUBLIC_KEY "
                               "and LANGFUSE_SECRET_KEY")
-        self._transport = Transport(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
-                                    pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit))
-        self._generation: str | None = None
-        self._generation_lock = threading.Lock()
+        super().__init__(Transport(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
+                                   pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit)))
         self._project: str | None = None
 
     # ------------------------------------------------------------------ basics
@@ -105,40 +102,10 @@ class Client(api_reads.ReadsMixin):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    @property
-    def generation(self) -> str:
-        """``"v4"`` or ``"v3"``: probed once with ``GET /api/public/v2/observations?limit=1`` (404 → v3)."""
-        if self._generation is None:
-            with self._generation_lock:
-                if self._generation is None:
-                    try:
-                        self._transport.request("GET", "/api/public/v2/observations",
-                                                params={"limit": 1, "fields": "core"})
-                        self._generation = "v4"
-                    except NotFoundError:
-                        self._generation = "v3"
-        return self._generation
-
     def _get(self, path: str, params: dict | list | None = None) -> Any:
         return self._transport.request("GET", path, params=params)
 
     # ------------------------------------------------------------------ catalogue
-    def call(self, name: str, **params: Any) -> Any:
-        """Call any catalogue operation by name and return the parsed JSON.
-
-        Path and query parameters are keyword arguments named as in the API
-        (``traceId``, ``page``); a JSON request body goes in ``body=``. List
-        values become repeated query parameters.
-
-        Raises
-        ------
-        ConfigError
-            Unknown operation, unknown parameter (the message lists the valid
-            ones) or a missing required parameter — before any request.
-        """
-        op, path, query, body = build_request(name, params)
-        return self._transport.request(op.method, path, params=query or None, json_body=body)
-
     def operations(self) -> pd.DataFrame:
         """The catalogue: operation, method, path, path_params, query_params, paging, generation, resource."""
         return operations_frame()

@@ -167,17 +167,12 @@ class FrameBuilder:
     ----------
     columns : sequence of (name, dtype code)
         From :mod:`lfnb.frames.columns`.
-    aliases : dict, optional
-        ``{column: alternative API name}`` read when the column's own key is
-        missing (e.g. ``model`` ← ``providedModelName``).
     dynamic : bool
         Add ``usageDetails.*`` / ``costDetails.*`` keys that are not in ``columns``.
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, aliases: dict[str, str] | None = None,
-                 dynamic: bool = True):
+    def __init__(self, columns: Sequence[tuple[str, str]], *, dynamic: bool = True):
         self.columns: dict[str, str] = dict(columns)
-        self.aliases = dict(aliases or {})
         self.dynamic = dynamic and any(c.split(".")[0] in DYNAMIC_PREFIXES for c in self.columns)
         self._chunks: dict[str, list] = {c: [] for c in self.columns}
         self._lengths: list[int] = []
@@ -193,9 +188,6 @@ class FrameBuilder:
             self._discover(records, cache)
         for col, code in self.columns.items():
             values = _column_values(records, col, cache)
-            alias = self.aliases.get(col)
-            if alias is not None and values.count(None) == n:
-                values = _column_values(records, alias, cache)
             chunks = self._chunks[col]
             chunks.append(to_chunk(values, code))
             if code in _MASKED and self._since_block + n >= BLOCK_ROWS:

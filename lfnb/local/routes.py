@@ -1,10 +1,10 @@
 """The route table of lfnb.local: every operation it knows, how a path matches, who handles it.
 
-The 86 operations of the seed catalogue (Langfuse's public REST API as of the server snapshot in
-the facts sheet) plus ``GET /api/public/v3/scores`` are listed here as data. Handlers come from
-the other modules of ``lfnb.local`` (resources, observations v2, metrics engine); an operation
-nobody implements yet stays routed and answers 501, so a client always learns *which* operation
-is missing instead of getting a bare 404.
+Every operation of the catalogue the client uses (:data:`lfnb.langfuse.operations.OPERATIONS`:
+the 86 seed operations plus ``GET /api/public/v3/scores``) is routed. Handlers come from the
+other modules of ``lfnb.local`` (resources, observations v2, metrics engine), imported directly;
+an operation lfnb.local does not emulate (SCIM, media, organisations, …) stays routed and
+answers 501, so a client learns *which* operation is missing instead of getting a bare 404.
 
 Paths are matched segment by segment on the *raw* (still percent-encoded) path, and each
 segment is decoded only after splitting, so a prompt or dataset name holding an encoded
@@ -13,108 +13,14 @@ segment is decoded only after splitting, so a prompt or dataset name holding an 
 
 from __future__ import annotations
 
-import importlib
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import unquote
 
-log = logging.getLogger("lfnb.local")
-
-SEED_OPERATIONS: tuple[tuple[str, str, str], ...] = (
-    ("GET", "/api/public/annotation-queues", "annotation_queues_list_queues"),
-    ("POST", "/api/public/annotation-queues", "annotation_queues_create_queue"),
-    ("GET", "/api/public/annotation-queues/{queueId}", "annotation_queues_get_queue"),
-    ("POST", "/api/public/annotation-queues/{queueId}/assignments", "annotation_queues_create_queue_assignment"),
-    ("DELETE", "/api/public/annotation-queues/{queueId}/assignments", "annotation_queues_delete_queue_assignment"),
-    ("GET", "/api/public/annotation-queues/{queueId}/items", "annotation_queues_list_queue_items"),
-    ("POST", "/api/public/annotation-queues/{queueId}/items", "annotation_queues_create_queue_item"),
-    ("GET", "/api/public/annotation-queues/{queueId}/items/{itemId}", "annotation_queues_get_queue_item"),
-    ("DELETE", "/api/public/annotation-queues/{queueId}/items/{itemId}", "annotation_queues_delete_queue_item"),
-    ("PATCH", "/api/public/annotation-queues/{queueId}/items/{itemId}", "annotation_queues_update_queue_item"),
-    ("GET", "/api/public/comments", "comments_get"),
-    ("POST", "/api/public/comments", "comments_create"),
-    ("GET", "/api/public/comments/{commentId}", "comments_get_by_id"),
-    ("GET", "/api/public/dataset-items", "dataset_items_list"),
-    ("POST", "/api/public/dataset-items", "dataset_items_create"),
-    ("GET", "/api/public/dataset-items/{id}", "dataset_items_get"),
-    ("DELETE", "/api/public/dataset-items/{id}", "dataset_items_delete"),
-    ("GET", "/api/public/dataset-run-items", "dataset_run_items_list"),
-    ("POST", "/api/public/dataset-run-items", "dataset_run_items_create"),
-    ("GET", "/api/public/datasets/{datasetName}/runs", "datasets_get_runs"),
-    ("GET", "/api/public/datasets/{datasetName}/runs/{runName}", "datasets_get_run"),
-    ("DELETE", "/api/public/datasets/{datasetName}/runs/{runName}", "datasets_delete_run"),
-    ("GET", "/api/public/health", "health_health"),
-    ("POST", "/api/public/ingestion", "ingestion_batch"),
-    ("GET", "/api/public/integrations/blob-storage", "blob_storage_integrations_get_blob_storage_integrations"),
-    ("PUT", "/api/public/integrations/blob-storage", "blob_storage_integrations_upsert_blob_storage_integration"),
-    ("DELETE", "/api/public/integrations/blob-storage/{id}", "blob_storage_integrations_delete_blob_storage_integration"),
-    ("GET", "/api/public/llm-connections", "llm_connections_list"),
-    ("PUT", "/api/public/llm-connections", "llm_connections_upsert"),
-    ("POST", "/api/public/media", "media_get_upload_url"),
-    ("GET", "/api/public/media/{mediaId}", "media_get"),
-    ("PATCH", "/api/public/media/{mediaId}", "media_patch"),
-    ("GET", "/api/public/metrics", "metrics_metrics"),
-    ("GET", "/api/public/models", "models_list"),
-    ("POST", "/api/public/models", "models_create"),
-    ("GET", "/api/public/models/{id}", "models_get"),
-    ("DELETE", "/api/public/models/{id}", "models_delete"),
-    ("GET", "/api/public/observations", "observations_get_many"),
-    ("GET", "/api/public/observations/{observationId}", "observations_get"),
-    ("GET", "/api/public/organizations/apiKeys", "organizations_get_organization_api_keys"),
-    ("GET", "/api/public/organizations/memberships", "organizations_get_organization_memberships"),
-    ("PUT", "/api/public/organizations/memberships", "organizations_update_organization_membership"),
-    ("DELETE", "/api/public/organizations/memberships", "organizations_delete_organization_membership"),
-    ("GET", "/api/public/organizations/projects", "organizations_get_organization_projects"),
-    ("POST", "/api/public/otel/v1/traces", "opentelemetry_export_traces"),
-    ("GET", "/api/public/projects", "projects_get"),
-    ("POST", "/api/public/projects", "projects_create"),
-    ("PUT", "/api/public/projects/{projectId}", "projects_update"),
-    ("DELETE", "/api/public/projects/{projectId}", "projects_delete"),
-    ("GET", "/api/public/projects/{projectId}/apiKeys", "projects_get_api_keys"),
-    ("POST", "/api/public/projects/{projectId}/apiKeys", "projects_create_api_key"),
-    ("DELETE", "/api/public/projects/{projectId}/apiKeys/{apiKeyId}", "projects_delete_api_key"),
-    ("GET", "/api/public/projects/{projectId}/memberships", "organizations_get_project_memberships"),
-    ("PUT", "/api/public/projects/{projectId}/memberships", "organizations_update_project_membership"),
-    ("DELETE", "/api/public/projects/{projectId}/memberships", "organizations_delete_project_membership"),
-    ("GET", "/api/public/scim/ResourceTypes", "scim_get_resource_types"),
-    ("GET", "/api/public/scim/Schemas", "scim_get_schemas"),
-    ("GET", "/api/public/scim/ServiceProviderConfig", "scim_get_service_provider_config"),
-    ("GET", "/api/public/scim/Users", "scim_list_users"),
-    ("POST", "/api/public/scim/Users", "scim_create_user"),
-    ("GET", "/api/public/scim/Users/{userId}", "scim_get_user"),
-    ("DELETE", "/api/public/scim/Users/{userId}", "scim_delete_user"),
-    ("GET", "/api/public/score-configs", "score_configs_get"),
-    ("POST", "/api/public/score-configs", "score_configs_create"),
-    ("GET", "/api/public/score-configs/{configId}", "score_configs_get_by_id"),
-    ("PATCH", "/api/public/score-configs/{configId}", "score_configs_update"),
-    ("POST", "/api/public/scores", "score_create"),
-    ("DELETE", "/api/public/scores/{scoreId}", "score_delete"),
-    ("GET", "/api/public/sessions", "sessions_list"),
-    ("GET", "/api/public/sessions/{sessionId}", "sessions_get"),
-    ("GET", "/api/public/traces", "trace_list"),
-    ("DELETE", "/api/public/traces", "trace_delete_multiple"),
-    ("GET", "/api/public/traces/{traceId}", "trace_get"),
-    ("DELETE", "/api/public/traces/{traceId}", "trace_delete"),
-    ("GET", "/api/public/v2/datasets", "datasets_list"),
-    ("POST", "/api/public/v2/datasets", "datasets_create"),
-    ("GET", "/api/public/v2/datasets/{datasetName}", "datasets_get"),
-    ("GET", "/api/public/v2/metrics", "metrics_v2_metrics"),
-    ("GET", "/api/public/v2/observations", "observations_v2_get_many"),
-    ("GET", "/api/public/v2/prompts", "prompts_list"),
-    ("POST", "/api/public/v2/prompts", "prompts_create"),
-    ("PATCH", "/api/public/v2/prompts/{name}/versions/{version}", "prompt_version_update"),
-    ("GET", "/api/public/v2/prompts/{promptName}", "prompts_get"),
-    ("DELETE", "/api/public/v2/prompts/{promptName}", "prompts_delete"),
-    ("GET", "/api/public/v2/scores", "score_v2_get"),
-    ("GET", "/api/public/v2/scores/{scoreId}", "score_v2_get_by_id"),
-)
-"""(method, path template, operation name) of the 86 seed operations."""
-
-EXTRA_OPERATIONS: tuple[tuple[str, str, str], ...] = (
-    ("GET", "/api/public/v3/scores", "scores_v3_get_many"),
-)
+from lfnb.langfuse.operations import OPERATIONS
+from lfnb.local import engine, observations_v2
+from lfnb.local.resources import ROUTES
 
 HEALTH_PATH = "/api/public/health"
 
@@ -155,7 +61,6 @@ class Operation:
     template: str
     name: str
     handler: Callable[[Any, Any], Any] | None = None
-    missing_reason: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -217,42 +122,16 @@ class RouteTable:
         return None, {}, allowed
 
 
-def _load(module: str, attr: str):
-    """``module.attr`` or ``(None, reason)`` when the module is absent or broken.
-
-    Imported at app creation so a module another engineer has not landed yet (or that
-    fails to import) turns its operations into 501s instead of crashing the server.
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        return None, f"{module} is not available ({exc})"
-    found = getattr(mod, attr, None)
-    if found is None:
-        return None, f"{module}.{attr} does not exist"
-    return found, ""
-
-
 def build_table() -> RouteTable:
-    """Every seed operation plus v3 scores, with the handlers that exist right now."""
+    """Every catalogue operation, with the handler of each one lfnb.local emulates."""
     table = RouteTable()
-    for method, template, name in SEED_OPERATIONS + EXTRA_OPERATIONS:
-        table.add(Operation(method, template, name, None, "no handler in lfnb.local"))
-    routes, why = _load("lfnb.local.resources", "ROUTES")
-    if routes is None:
-        log.info("resource handlers unavailable: %s", why)
-    for method, template, name, handler in routes or []:
+    for op in OPERATIONS.values():
+        table.add(Operation(op.method, op.path, op.name, None))
+    handled = list(ROUTES) + [
+        ("GET", "/api/public/v2/observations", "observations_v2_get_many", observations_v2.get_observations_v2),
+        ("GET", "/api/public/metrics", "metrics_metrics", engine.handle_metrics_v1),
+        ("GET", "/api/public/v2/metrics", "metrics_v2_metrics", engine.handle_metrics_v2),
+    ]
+    for method, template, name, handler in handled:
         table.add(Operation(method.upper(), template, name, handler))
-    for method, template, module, attr in (
-        ("GET", "/api/public/v2/observations", "lfnb.local.observations_v2", "get_observations_v2"),
-        ("GET", "/api/public/metrics", "lfnb.local.engine", "handle_metrics_v1"),
-        ("GET", "/api/public/v2/metrics", "lfnb.local.engine", "handle_metrics_v2"),
-    ):
-        handler, why = _load(module, attr)
-        existing = table.get(method, template)
-        name = existing.name if existing else attr
-        if handler is not None:
-            table.add(Operation(method, existing.template if existing else template, name, handler))
-        elif existing is not None and existing.handler is None:
-            existing.missing_reason = why
     return table

@@ -24,6 +24,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from lfnb.local.app import GENERATIONS, create_app
 from lfnb.local.faults import FaultPlan
+from lfnb.local.generator import generate
 from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.store import Store
 
@@ -102,18 +103,12 @@ def prepare_store(*, db: str | None = None, store: Store | None = None, seed: in
     """The store to serve and the generated row counts.
 
     A given ``store`` is served as is. A ``db`` file that already holds traces is served as is;
-    otherwise (new file or in-memory) the generator fills it. Without the generator module the
-    store stays empty (logged), so the server still starts.
+    otherwise (new file or in-memory) the generator fills it.
     """
     if store is not None:
         return store, {}
     st = Store(db)
     if db and os.path.exists(db) and st.count("traces") > 0:
-        return st, {}
-    try:
-        from lfnb.local.generator import generate
-    except ImportError as exc:
-        log.warning("lfnb.local.generator is not available (%s): serving an empty store", exc)
         return st, {}
     counts = generate(st, seed=seed, traces=traces, days=days, anchor=anchor)
     return st, dict(counts or {})

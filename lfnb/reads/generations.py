@@ -12,26 +12,37 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from lfnb.reads.lists import ListsMixin, as_list, filter_json
+from lfnb.reads.lists import ListReads, as_list, filter_json
 from lfnb.reads.progress import Progress
 from lfnb.reads.windows import dedupe, iso, read_into, read_windows, to_utc, utc_now
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import SPECS, document_columns, observation_columns
 
-__all__ = ["ReadsMixin"]
+__all__ = ["GenerationReads"]
 
-V2_OBSERVATIONS = "/api/public/v2/observations"
-V1_OBSERVATIONS = "/api/public/observations"
 CURSOR_LIMIT = 1000     # v2 observations: max 1000
 SCORES_V3_LIMIT = 100   # v3 scores: max 100
 PAGE_LIMIT = 100        # v1 endpoints: max 100
-_ALIASES = {"model": "providedModelName"}
 
 
 def _fields(fields: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(fields, str):
         return tuple(f.strip() for f in fields.split(",") if f.strip())
     return tuple(fields)
+
+
+def _observations_v2(records: list) -> list:
+    """v2 observation records (in place): ``providedModelName`` (the OpenAPI's spelling) becomes ``model``.
+
+    Current servers and SDK 5 send ``model``; a server that follows the older OpenAPI
+    text sends ``providedModelName``. Only pages that carry it are touched.
+    """
+    if records and "providedModelName" in records[0]:
+        for r in records:
+            name = r.pop("providedModelName", None)
+            if r.get("model") is None:
+                r["model"] = name
+    return records
 
 
 def _observations_v1(records: list) -> list:
@@ -70,14 +81,12 @@ def _scores_v3(records: list) -> list:
     return records
 
 
-class ReadsMixin(ListsMixin):
+class GenerationReads(ListReads):
     """``read_observations``, ``read_traces``, ``read_sessions``, ``read_scores``.
 
     ``from_time, to_time`` are the only positional pair (a time range reads naturally
     as two values); everything after them is keyword-only as the house style asks.
     """
-
-    generation: str
 
     def read_observations(self, from_time: Any = None, to_time: Any = None, *,
                           fields: str | Sequence[str] = ("core", "basic", "usage"), filter: Any = None,
@@ -145,34 +154,21 @@ class ReadsMixin(ListsMixin):
                 cond = {"type": "string", "column": "sessionId", "operator": "=", "value": session_id}
                 filter_text = json.dumps(json.loads(filter_text or "[]") + [cond])
             params["filter"] = filter_text
-        params = {k: v for k, v in params.items() if v is not None}
-        return self._read_observation_rows(columns, params, start=start, end=end, v4=v4, max_rows=max_rows,
-                                           workers=workers, progress=progress, limit=limit)
-
-    def _read_observation_rows(self, columns, params, *, start, end, v4, max_rows, workers, progress, limit):
-        transport = self._transport
-
-        def fetch(path):
-            return lambda query: transport.request("GET", path, params=query)
-
-        with Progress(progress, "observations", transport) as bar:
+        operation = "observations_v2_get_many" if v4 else "observations_get_many"
+        _, fetch, params = self._operation(operation, params)
+        limit = min(limit, CURSOR_LIMIT if v4 else PAGE_LIMIT)
+        with Progress(progress, "observations", self._transport) as bar:
             if v4 and workers > 1 and max_rows is None and start is not None:
-                df = read_windows(fetch(V2_OBSERVATIONS), columns, start=start, end=end or utc_now(),
-                                  params=params, limit=min(limit, CURSOR_LIMIT), workers=workers,
-                                  aliases=_ALIASES, on_page=bar.page)
-                return df
+                return read_windows(fetch, columns, start=start, end=end or utc_now(), params=params, limit=limit,
+                                    workers=workers, on_page=bar.page, transform=_observations_v2)
             if start is not None:
                 params["fromStartTime"] = iso(start)
             if end is not None:
                 params["toStartTime"] = iso(end)
-            builder = FrameBuilder(columns, aliases=_ALIASES)
-            if v4:
-                read_into(fetch(V2_OBSERVATIONS), builder, paging="cursor", limit=min(limit, CURSOR_LIMIT),
-                          params=params, max_rows=max_rows, on_page=bar.page)
-            else:
-                read_into(fetch(V1_OBSERVATIONS), builder, paging="page", limit=min(limit, PAGE_LIMIT),
-                          params=params, max_rows=max_rows, workers=workers, on_page=bar.page,
-                          transform=_observations_v1)
+            builder = FrameBuilder(columns)
+            read_into(fetch, builder, paging="cursor" if v4 else "page", limit=limit, params=params,
+                      max_rows=max_rows, workers=1 if v4 else workers, on_page=bar.page,
+                      transform=_observations_v2 if v4 else _observations_v1)
         return dedupe(builder.frame())
 
     def read_traces(self, from_time: Any = None, to_time: Any = None, *, user_id: str | None = None,
@@ -325,4 +321,4 @@ def _sessions_from_observations(obs: pd.DataFrame) -> pd.DataFrame:
     return _typed(data, "sessions", len(first))
 
 
-document_columns(ReadsMixin, {"read_traces": "traces", "read_sessions": "sessions", "read_scores": "scores"})
+document_columns(GenerationReads, {"read_traces": "traces", "read_sessions": "sessions", "read_scores": "scores"})

@@ -10,13 +10,15 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
+from lfnb.errors import ConfigError
+from lfnb.filters import validate_filters
 from lfnb.reads.progress import Progress
-from lfnb.reads.windows import dedupe, read_into
+from lfnb.reads.windows import dedupe, iso, read_into, to_utc
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import document_columns, spec
-from lfnb.langfuse.operations import build_request
+from lfnb.reads.session import Session
 
-__all__ = ["ListsMixin", "LIST_READS", "filter_json", "as_list"]
+__all__ = ["ListReads", "LIST_READS", "filter_json", "as_list"]
 
 PAGE_LIMIT = 100  # v1 page-based endpoints accept 1..100
 
@@ -49,17 +51,7 @@ def filter_json(filter: Any, target: str) -> str | None:
     """
     if filter is None:
         return None
-    try:
-        from lfnb.filters import validate_filters
-    except ImportError:
-        validate_filters = None
-    if validate_filters is not None:
-        conditions = validate_filters(filter, target)
-    elif isinstance(filter, str):
-        conditions = json.loads(filter)
-    else:
-        conditions = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in filter]
-    return json.dumps(conditions)
+    return json.dumps(validate_filters(filter, target))
 
 
 def as_list(value: str | Iterable[str] | None) -> list[str] | None:
@@ -70,24 +62,17 @@ def as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return list(value)
 
 
-class ListsMixin:
+class ListReads(Session):
     """``read_*`` for the page-based list endpoints (same on v3 and v4 servers)."""
-
-    _transport: Any
 
     def _read_list(self, operation: str, columns: Sequence[tuple[str, str]] | str, params: dict | None = None, *,
                    limit: int = PAGE_LIMIT, max_rows: int | None = None, workers: int = 1,
-                   progress: bool | None = None, transform: Callable[[list], list] | None = None,
-                   aliases: dict | None = None) -> pd.DataFrame:
+                   progress: bool | None = None, transform: Callable[[list], list] | None = None
+                   ) -> pd.DataFrame:
         """Every row of a paginated (or plain ``{data: [...]}``) operation as a typed frame."""
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        op, path, params, _ = build_request(operation, params)
+        op, fetch, params = self._operation(operation, params)
         cols = spec(columns) if isinstance(columns, str) else columns
-        builder = FrameBuilder(cols, aliases=aliases)
-
-        def fetch(query: dict) -> Any:
-            return self._transport.request(op.method, path, params=query)
-
+        builder = FrameBuilder(cols)
         with Progress(progress, op.name, self._transport) as bar:
             if op.paging == "none":
                 page = fetch(params)
@@ -126,10 +111,8 @@ class ListsMixin:
 
         Give ``dataset_id`` or ``dataset_name`` (resolved with one request), and ``run_name``.
         """
-        from lfnb.errors import ConfigError
-
         if dataset_id is None and dataset_name is not None:
-            dataset_id = self.call("datasets_get", datasetName=dataset_name)["id"]  # type: ignore[attr-defined]
+            dataset_id = self.call("datasets_get", datasetName=dataset_name)["id"]
         if dataset_id is None or run_name is None:
             raise ConfigError("read_dataset_run_items needs run_name and dataset_id (or dataset_name)")
         return self._read_list("dataset_run_items_list", "dataset_run_items",
@@ -140,8 +123,6 @@ class ListsMixin:
                      from_updated_at: Any = None, to_updated_at: Any = None, max_rows: int | None = None,
                      progress: bool | None = None) -> pd.DataFrame:
         """Prompt metadata, one row per prompt name (``GET /api/public/v2/prompts``)."""
-        from lfnb.reads.windows import iso, to_utc
-
         f, t = to_utc(from_updated_at, "from_updated_at"), to_utc(to_updated_at, "to_updated_at")
         return self._read_list("prompts_list", "prompts",
                                {"name": name, "label": label, "tag": tag,
@@ -186,7 +167,7 @@ class ListsMixin:
 
 
 
-document_columns(ListsMixin, {
+document_columns(ListReads, {
     "read_datasets": "datasets", "read_dataset_items": "dataset_items", "read_dataset_runs": "dataset_runs",
     "read_dataset_run_items": "dataset_run_items", "read_prompts": "prompts", "read_models": "models",
     "read_comments": "comments", "read_annotation_queues": "annotation_queues",

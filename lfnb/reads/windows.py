@@ -82,8 +82,8 @@ def _splittable(exc: BaseException) -> bool:
 def read_windows(fetch: Callable[[dict], Any], columns: Sequence[tuple[str, str]], *,
                  start: pd.Timestamp, end: pd.Timestamp, params: dict, limit: int, workers: int,
                  from_key: str = "fromStartTime", to_key: str = "toStartTime",
-                 aliases: dict | None = None, on_page: Callable[[int], None] | None = None,
-                 windows_per_worker: int = 2) -> pd.DataFrame:
+                 on_page: Callable[[int], None] | None = None,
+                 transform: Callable[[list], list] | None = None, windows_per_worker: int = 2) -> pd.DataFrame:
     """Read a cursor endpoint over ``[start, end)`` with ``workers`` threads; one typed frame.
 
     Rows come out in the server's order (windows latest first, each window in
@@ -93,12 +93,12 @@ def read_windows(fetch: Callable[[dict], Any], columns: Sequence[tuple[str, str]
 
     def run(window: tuple[pd.Timestamp, pd.Timestamp], depth: int = 0) -> list[FrameBuilder]:
         lo, hi = window
-        builder = FrameBuilder(columns, aliases=aliases)
+        builder = FrameBuilder(columns)
         pages: list[int] = []
         try:
             read_into(fetch, builder, paging="cursor", limit=limit,
                       params={**params, from_key: iso(lo), to_key: iso(hi)},
-                      on_page=pages.append)
+                      on_page=pages.append, transform=transform)
         except (ServerError, TransportError) as exc:
             if not _splittable(exc) or depth >= MAX_SPLIT_DEPTH or (hi - lo).total_seconds() < 2 * MIN_WINDOW_SECONDS:
                 raise

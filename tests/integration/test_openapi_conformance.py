@@ -19,7 +19,10 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from lfnb.local.routes import EXTRA_OPERATIONS, SEED_OPERATIONS
+from lfnb.langfuse.operations import OPERATIONS
+
+# (method, path template, operation name) of every catalogue operation
+CATALOGUE = [(op.method, op.path, op.name) for op in OPERATIONS.values()]
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +86,7 @@ QUERY_SQL = {
     "dataset_run_items_list": "SELECT dataset_id AS datasetId, name AS runName FROM dataset_runs ORDER BY id LIMIT 1",
 }
 
-GET_OPS = [op for op in SEED_OPERATIONS + EXTRA_OPERATIONS if op[0] == "GET"]
+GET_OPS = [op for op in CATALOGUE if op[0] == "GET"]
 CASES = [(name, template, variant) for _, template, name in GET_OPS
          for variant in VARIANTS.get(name, [{}])]
 

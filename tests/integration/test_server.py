@@ -14,9 +14,12 @@ import xxhash
 
 from lfnb.local import serve
 from lfnb.local.app import EVENTS_ONLY_MESSAGE, dumps
-from lfnb.local.routes import EXTRA_OPERATIONS, SEED_OPERATIONS
+from lfnb.langfuse.operations import OPERATIONS
 from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.store import Store
+
+# (method, path template, operation name) of every catalogue operation
+CATALOGUE = [(op.method, op.path, op.name) for op in OPERATIONS.values()]
 
 pytestmark = pytest.mark.integration
 
@@ -172,8 +175,8 @@ def test_path_params_are_decoded_after_matching(v4_server):
     assert "authorization" not in seen["headers"]
 
 
-@pytest.mark.parametrize("method,template,name", SEED_OPERATIONS + EXTRA_OPERATIONS,
-                         ids=[op[2] for op in SEED_OPERATIONS + EXTRA_OPERATIONS])
+@pytest.mark.parametrize("method,template,name", CATALOGUE,
+                         ids=[op[2] for op in CATALOGUE])
 def test_every_operation_answers_json(both_server, method, template, name):
     path = "/".join("x-unknown" if seg.startswith("{") else seg for seg in template.split("/"))
     body = None if method in ("GET", "DELETE") else {}

@@ -64,10 +64,14 @@ def test_price_strings_and_numeric_strings_are_parsed():
     assert df.loc[0, "usageDetails.input"] == 7 and str(df["usageDetails.input"].dtype) == "Int64"
 
 
-def test_model_alias_provided_model_name():
-    b = FrameBuilder(observation_columns(("core", "model")), aliases={"model": "providedModelName"})
-    b.add([obs(1, providedModelName="gpt-4o")])
-    assert b.frame().loc[0, "model"] == "gpt-4o"
+def test_provided_model_name_of_the_openapi_text_becomes_model():
+    from lfnb.reads.generations import _observations_v2
+
+    b = FrameBuilder(observation_columns(("core", "model")))
+    b.add(_observations_v2([obs(1, providedModelName="gpt-4o"), obs(2, providedModelName=None, model="o1")]))
+    df = b.frame()
+    assert df["model"].tolist() == ["gpt-4o", "o1"]
+    assert "providedModelName" not in df.columns
 
 
 def test_dynamic_usage_keys_become_columns_and_are_back_filled():

@@ -42,6 +42,7 @@ import pyarrow as pa
 from lfnb.local.generator import catalog as cat
 from lfnb.local.generator import context as extras
 from lfnb.local.generator import pools as gio
+from lfnb.local.generator import scores as gs
 from lfnb.local.generator import traces as gt
 from lfnb.local.store import TABLES, Store
 
@@ -144,7 +145,7 @@ def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days:
         trace_ids = _insert_traces(cur, ctx, tr, obs)
         obs_ids = _insert_observations(cur, ctx, tr, obs, trace_ids, model_ids, prompts)
         extras.insert_sessions(cur, ctx)
-        extras.insert_rest(cur, ctx, tr, obs, trace_ids, obs_ids)
+        gs.insert_all(cur, ctx, tr, obs, trace_ids, obs_ids)
     return {t: store.count(t) for t in TABLES}
 
 

@@ -106,9 +106,3 @@ def insert_sessions(cur, ctx: Context) -> None:
         FROM traces WHERE session_id IS NOT NULL GROUP BY session_id ORDER BY 4, 1
     """)
 
-
-def insert_rest(cur, ctx: Context, tr: dict, obs: dict, trace_ids: np.ndarray, obs_ids: np.ndarray) -> None:
-    """Score configs, scores, datasets, comments and annotation queues."""
-    from lfnb.local.generator import scores as gs
-
-    gs.insert_all(cur, ctx, tr, obs, trace_ids, obs_ids)

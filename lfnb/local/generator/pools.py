@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lfnb.local.generator import catalog as cat
+from lfnb.local.generator.traces import KINDS
 
 # --------------------------------------------------------------------------- ids
 
@@ -251,8 +252,6 @@ def gen_metadata_pool() -> list[str]:
 
 def span_metadata_pool() -> list[str]:
     """Metadata of non-generation observations per (kind, worker)."""
-    from lfnb.local.generator.traces import KINDS
-
     return [D({"component": k, "worker": f"worker-{w}"}) for k in KINDS for w in range(4)]
 
 
