@@ -16,7 +16,7 @@ SHARED ?= $(abspath ../shared)
 export LANGFUSE_PUBLIC_KEY ?= pk-lf-local
 export LANGFUSE_SECRET_KEY ?= sk-lf-local
 
-.PHONY: venv demo test serve report bench clean
+.PHONY: venv demo test lint serve report bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,13 @@ demo: venv
 serve: venv
 	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) --anchor $(ANCHOR)
 
-# The whole suite: unit, integration (lfnb.local over HTTP), notebooks (nbval).
-test: venv
+# The whole suite: lint (ruff), unit, integration (lfnb.local over HTTP), notebooks (nbval).
+test: venv lint
 	LFNB_SHARED_DIR=$(SHARED) $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
 
 report: venv
 	$(PY) -m lfnb.cli report notebooks --out build

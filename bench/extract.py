@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 FIELDS = "core,basic,usage"
 LIMIT = 1000
@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=2,
                     help="runs of lfnb and of the requests loop (alternating); the best counts (the SDK runs once)")
     args = ap.parse_args(argv)
-    anchor = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    anchor = datetime(2026, 11, 1, tzinfo=UTC)
     start = (anchor - timedelta(days=args.days + 1)).isoformat()
     end = (anchor + timedelta(days=1)).isoformat()
 

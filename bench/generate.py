@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lfnb.local.generator import generate
 from lfnb.local.store import Store
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     store = Store()
     t0 = time.perf_counter()
     counts = generate(store, seed=args.seed, traces=traces, days=args.days,
-                      anchor=datetime(2026, 11, 1, tzinfo=timezone.utc))
+                      anchor=datetime(2026, 11, 1, tzinfo=UTC))
     elapsed = time.perf_counter() - t0
     n_obs = counts["observations"]
     print(f"generate(traces={traces:,}, days={args.days}): {elapsed:.2f} s")

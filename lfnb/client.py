@@ -32,7 +32,7 @@ DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 
 def connect(base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None, *,
             timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None,
-            pool_size: int = 16) -> "Client":
+            pool_size: int = 16) -> Client:
     """A :class:`Client` for one Langfuse project.
 
     Parameters
@@ -96,7 +96,7 @@ class Client(GenerationReads):
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: Any) -> None:

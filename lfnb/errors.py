@@ -23,7 +23,8 @@ excerpts of what the server sent.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "LfnbError",

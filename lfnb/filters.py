@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 from lfnb.errors import QueryValidationError
 from lfnb.langfuse.filter_columns import COLUMNS, COMPATIBLE_FILTER_TYPES, TARGETS, find_column
+from lfnb.langfuse.timestamps import to_iso
 
 __all__ = [
     "Filter", "filters_to_json", "validate_filters", "check_filters", "check_condition",
@@ -88,19 +90,6 @@ def search_tokens(value: str) -> list[str]:
 
 def _has_search_token(value: str) -> bool:
     return any(ch.isalnum() for ch in value)
-
-
-def to_iso(value: Any) -> str:
-    """A datetime (naive = UTC), date, or ISO string as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, date or ISO string, got {type(value).__name__}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def operators_for(filter_type: str, *, target: str | None = None) -> tuple[str, ...]:
@@ -197,7 +186,7 @@ def _normalise_value(ftype: str, operator: Any, value: Any, present: bool) -> tu
     """(normalised value, problem or None) for a filter type's value rule."""
     if ftype == "datetime":
         if _is_number(value):
-            return to_iso(datetime.fromtimestamp(value / 1000, tz=timezone.utc)), None
+            return to_iso(datetime.fromtimestamp(value / 1000, tz=UTC)), None
         try:
             return to_iso(value), None
         except (TypeError, ValueError):
@@ -345,49 +334,49 @@ class Filter:
         return out
 
     @classmethod
-    def string(cls, column: str, operator: str, value: str) -> "Filter":
+    def string(cls, column: str, operator: str, value: str) -> Filter:
         return cls("string", column, operator, value)
 
     @classmethod
-    def options(cls, column: str, values: Iterable[str], *, operator: str = "any of") -> "Filter":
+    def options(cls, column: str, values: Iterable[str], *, operator: str = "any of") -> Filter:
         return cls("stringOptions", column, operator, _values(values))
 
     @classmethod
-    def array(cls, column: str, operator: str, values: Iterable[str]) -> "Filter":
+    def array(cls, column: str, operator: str, values: Iterable[str]) -> Filter:
         return cls("arrayOptions", column, operator, _values(values))
 
     @classmethod
-    def number(cls, column: str, operator: str, value: float) -> "Filter":
+    def number(cls, column: str, operator: str, value: float) -> Filter:
         return cls("number", column, operator, value)
 
     @classmethod
-    def datetime(cls, column: str, operator: str, value: datetime | date | str) -> "Filter":
+    def datetime(cls, column: str, operator: str, value: datetime | date | str) -> Filter:
         return cls("datetime", column, operator, to_iso(value))
 
     @classmethod
-    def boolean(cls, column: str, value: bool, *, operator: str = "=") -> "Filter":
+    def boolean(cls, column: str, value: bool, *, operator: str = "=") -> Filter:
         return cls("boolean", column, operator, value)
 
     @classmethod
-    def is_null(cls, column: str) -> "Filter":
+    def is_null(cls, column: str) -> Filter:
         return cls("null", column, "is null", "")
 
     @classmethod
-    def not_null(cls, column: str) -> "Filter":
+    def not_null(cls, column: str) -> Filter:
         return cls("null", column, "is not null", "")
 
     @classmethod
-    def metadata(cls, key: str, operator: str, value: str, *, column: str = "metadata") -> "Filter":
+    def metadata(cls, key: str, operator: str, value: str, *, column: str = "metadata") -> Filter:
         return cls("stringObject", column, operator, value, key)
 
     @classmethod
-    def category(cls, column: str, key: str, values: Iterable[str], *, operator: str = "any of") -> "Filter":
+    def category(cls, column: str, key: str, values: Iterable[str], *, operator: str = "any of") -> Filter:
         return cls("categoryOptions", column, operator, _values(values), key)
 
     @classmethod
-    def number_object(cls, column: str, key: str, operator: str, value: float) -> "Filter":
+    def number_object(cls, column: str, key: str, operator: str, value: float) -> Filter:
         return cls("numberObject", column, operator, value, key)
 
     @classmethod
-    def boolean_object(cls, column: str, key: str, value: bool, *, operator: str = "=") -> "Filter":
+    def boolean_object(cls, column: str, key: str, value: bool, *, operator: str = "=") -> Filter:
         return cls("booleanObject", column, operator, value, key)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["execute_notebooks", "write_report", "add_arguments", "run_notebooks", "run_report"]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from lfnb.charts.auto import chart
 from lfnb.charts.export import THEME, save_png, save_svg, to_html, use_notebook, use_theme
-from lfnb.charts.shaping import MAX_ROWS
 from lfnb.charts.named import (
     cost_over_time,
     error_rate_over_time,
@@ -30,6 +29,7 @@ from lfnb.charts.named import (
     tokens_by_model,
     top_by_cost,
 )
+from lfnb.charts.shaping import MAX_ROWS
 
 __all__ = [
     "chart",

@@ -25,13 +25,14 @@ are shown as seconds once values reach 1 s. Titles use ``df.attrs["query"]``
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import altair as alt
 import pandas as pd
 
-from lfnb.charts import shaping as cf
 from lfnb.charts import kinds as ck
+from lfnb.charts import shaping as cf
 
 __all__ = ["chart", "describe_query", "value_axis", "series_chart"]
 

@@ -122,7 +122,8 @@ def to_html(chart: alt.TopLevelMixin, path: str | os.PathLike[str] | None = None
 #
 # Altair 6's "mimetype" renderer emits its spec under ``application/vnd.vegalite.v6.json`` (not
 # even a valid notebook output key, nbformat rejects it), which JupyterLab 4.6's built-in Vega
-# extension (v3–v5 only) would not render anyway; its default HTML renderer loads Vega from a CDN. Neither shows anything offline or on a code host. The ``lfnb`` renderer puts a PNG
+# extension (v3–v5 only) would not render anyway; its default HTML renderer loads Vega from a
+# CDN. Neither shows anything offline or on a code host. The ``lfnb`` renderer puts a PNG
 # (rendered offline by vl-convert) next to the spec: every front end shows the PNG, nbconvert
 # embeds it in HTML reports, and nbval compares the spec (PNGs are not compared).
 NOTEBOOK_RENDERER = "lfnb"

@@ -10,7 +10,7 @@ concatenate them (a chart carrying its own ``config`` cannot be layered).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd

@@ -10,13 +10,13 @@ the chart carries at most a few hundred rows whatever the input size.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
 
-from lfnb.charts import shaping as cf
 from lfnb.charts import kinds as ck
+from lfnb.charts import shaping as cf
 from lfnb.charts.auto import chart
 
 __all__ = ["cost_over_time", "latency_percentiles", "tokens_by_model", "error_rate_over_time",

@@ -22,11 +22,14 @@ number users know from the error message.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from lfnb.langfuse.timestamps import auto_granularity
 
 __all__ = [
     "MAX_ROWS",
@@ -54,7 +57,7 @@ __all__ = [
 MAX_ROWS = 5000
 TIME = "time_dimension"
 AGGREGATIONS = ("sum", "avg", "count", "max", "min", "p50", "p75", "p90", "p95", "p99", "histogram", "uniq")
-_METRIC_RE = re.compile(r"^(%s)_(.+)$" % "|".join(AGGREGATIONS))
+_METRIC_RE = re.compile(r"^({})_(.+)$".format("|".join(AGGREGATIONS)))
 
 # How values of one aggregation combine when several series or buckets merge.
 # Exact for sum/count/max/min; a documented approximation for averages and
@@ -300,20 +303,6 @@ def top_n_other(df: pd.DataFrame, key: str, value: str, *, n: int, combine: str 
     folded[key] = label
     return pd.concat([kept[by + [key, value]], folded[by + [key, value]]], ignore_index=True)
 
-
-def auto_granularity(start: pd.Timestamp, end: pd.Timestamp) -> str:
-    """Bucket size for a span, with Langfuse's ``auto`` thresholds (2 h, 72 h, 60 d, 365 d)."""
-    span = (end - start) if pd.notna(start) and pd.notna(end) else pd.Timedelta(0)
-    hours = span / pd.Timedelta(hours=1)
-    if hours < 2:
-        return "minute"
-    if hours < 72:
-        return "hour"
-    if hours < 1440:
-        return "day"
-    if hours < 8760:
-        return "week"
-    return "month"
 
 
 def infer_granularity(times: pd.Series) -> str | None:

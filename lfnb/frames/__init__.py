@@ -4,10 +4,23 @@
 """
 
 from lfnb.frames.builder import (
-    FrameBuilder, build_frame, columns_for, combine, convert, dtype_table, empty_frame,
+    FrameBuilder,
+    build_frame,
+    columns_for,
+    combine,
+    convert,
+    dtype_table,
+    empty_frame,
 )
 from lfnb.frames.columns import (
-    DTYPES, DYNAMIC_PREFIXES, OBSERVATION_GROUPS, SPECS, column_table, document_columns, observation_columns, spec,
+    DTYPES,
+    DYNAMIC_PREFIXES,
+    OBSERVATION_GROUPS,
+    SPECS,
+    column_table,
+    document_columns,
+    observation_columns,
+    spec,
 )
 
 __all__ = [

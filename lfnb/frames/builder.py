@@ -18,8 +18,9 @@ An empty result still has every column with its dtype.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -24,47 +24,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from lfnb.errors import ConfigError
+from lfnb.langfuse.ratelimits import MINUTE, PLANS
 
 __all__ = ["TokenBucket", "RateLimiter", "PLANS", "make_rate_limiter"]
-
-_MIN, _HOUR, _DAY = 60.0, 3600.0, 86400.0
-
-PLANS: dict[str, dict[str, tuple[int, float]]] = {
-    "hobby": {
-        "public-api": (30, _MIN),
-        "public-api-legacy": (15, _MIN),
-        "public-api-metrics": (100, _DAY),
-        "public-api-v2-metrics": (100, _DAY),
-        "public-api-daily-metrics-legacy": (10, _DAY),
-        "datasets": (100, _MIN),
-        "annotation-queues": (100, _MIN),
-        "ingestion": (1000, _MIN),
-    },
-    "core": {
-        "public-api": (1000, _MIN),
-        "public-api-legacy": (30, _MIN),
-        "public-api-metrics": (2000, _DAY),
-        "public-api-v2-metrics": (100, _HOUR),
-        "public-api-daily-metrics-legacy": (200, _DAY),
-        "datasets": (1000, _MIN),
-        "annotation-queues": (1000, _MIN),
-        "ingestion": (20000, _MIN),
-    },
-    "pro": {
-        "public-api": (1000, _MIN),
-        "public-api-legacy": (100, _MIN),
-        "public-api-metrics": (2000, _DAY),
-        "public-api-v2-metrics": (500, _HOUR),
-        "public-api-daily-metrics-legacy": (200, _DAY),
-        "datasets": (1000, _MIN),
-        "annotation-queues": (1000, _MIN),
-        "ingestion": (20000, _MIN),
-    },
-}
-
 
 class TokenBucket:
     """A thread-safe token bucket allowing ``limit`` requests per ``period`` seconds.
@@ -82,7 +47,7 @@ class TokenBucket:
             raise ConfigError(f"rate limit must be >= 1 request per positive period, got {limit}/{period}s")
         self.limit = int(limit)
         self.period = float(period)
-        if period <= _MIN:
+        if period <= MINUTE:
             self.capacity = max(1, self.limit // 20)
             self.rate = max(self.limit - self.capacity, 1) / self.period
         else:

@@ -16,7 +16,8 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -31,8 +32,8 @@ from lfnb.errors import (
     ServerError,
     TransportError,
 )
-from lfnb.langfuse.operations import rate_limit_resource
 from lfnb.http.ratelimit import RateLimiter
+from lfnb.langfuse.ratelimits import resource_of
 
 try:  # optional: about twice as fast as the standard library on large pages
     from orjson import loads as _loads
@@ -136,7 +137,7 @@ class Transport:
         """
         url = self.base_url + path
         shown = _display_url(path, params)
-        resource = rate_limit_resource(method.upper(), path)
+        resource = resource_of(method, path)
         retries = self.max_retries if max_retries is None else max_retries
         read_timeout = self.timeout if timeout is None else timeout
         attempt = 0

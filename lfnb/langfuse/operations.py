@@ -29,8 +29,9 @@ from typing import Any
 from urllib.parse import quote
 
 from lfnb.errors import ConfigError
+from lfnb.langfuse.ratelimits import resource_of
 
-__all__ = ["Operation", "OPERATIONS", "get_operation", "operations_frame", "build_request", "rate_limit_resource"]
+__all__ = ["Operation", "OPERATIONS", "get_operation", "operations_frame", "build_request"]
 
 _CATALOGUE = """\
 annotation_queues_list_queues|GET|/api/public/annotation-queues|page limit|-|page|both|-
@@ -146,7 +147,7 @@ class Operation:
     @property
     def resource(self) -> str:
         """The rate-limit resource Langfuse Cloud counts this operation against."""
-        return rate_limit_resource(self.method, self.path)
+        return resource_of(self.method, self.path)
 
 
 def _parse(text: str) -> dict[str, Operation]:
@@ -221,29 +222,6 @@ def build_request(name: str, params: dict[str, Any]) -> tuple[Operation, str, di
         path = path.replace("{" + p + "}", quote(str(params.pop(p)), safe=""))
     query = {k: v for k, v in params.items() if v is not None}
     return op, path, query, body
-
-
-# Facts sheet section 6: which Cloud rate-limit bucket each endpoint counts against.
-_LEGACY_READS = ("/api/public/traces", "/api/public/observations", "/api/public/sessions")
-
-
-def rate_limit_resource(method: str, path: str) -> str:
-    """The Langfuse Cloud rate-limit resource of ``method path``."""
-    if path.startswith("/api/public/metrics/daily"):
-        return "public-api-daily-metrics-legacy"
-    if path == "/api/public/metrics":
-        return "public-api-metrics"
-    if path == "/api/public/v2/metrics":
-        return "public-api-v2-metrics"
-    if method == "GET" and path.startswith(_LEGACY_READS):
-        return "public-api-legacy"
-    if path.startswith(("/api/public/ingestion", "/api/public/otel")):
-        return "ingestion"
-    if path.startswith(("/api/public/datasets", "/api/public/v2/datasets", "/api/public/dataset-")):
-        return "datasets"
-    if path.startswith("/api/public/annotation-queues"):
-        return "annotation-queues"
-    return "public-api"
 
 
 def operations_frame():

@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def _anchor(text: str) -> datetime:
@@ -14,8 +14,9 @@ def _anchor(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--anchor must be an ISO 8601 time such as 2026-11-01T00:00:00Z, got {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        raise argparse.ArgumentTypeError(
+            f"--anchor must be an ISO 8601 time such as 2026-11-01T00:00:00Z, got {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -33,7 +33,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,12 +43,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lfnb.local.routes import (
-    CURSOR_READS, HEALTH_PATH, LEGACY_V1_READS, V4_ONLY_READS, Operation, RouteTable, build_table,
-)
 from lfnb.local.faults import FaultPlan, equivalent_cursor, error_reply, short_limit
-from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
+from lfnb.local.ratelimit import RateLimiter
+from lfnb.local.routes import (
+    CURSOR_READS,
+    HEALTH_PATH,
+    LEGACY_V1_READS,
+    V4_ONLY_READS,
+    Operation,
+    RouteTable,
+    build_table,
+)
 
 log = logging.getLogger("lfnb.local")
 
@@ -310,7 +316,7 @@ def dumps(obj: Any) -> bytes:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     if isinstance(value, date):
         return value.isoformat()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from lfnb.local.server import LocalServer, serve
 
@@ -18,7 +18,7 @@ __all__ = ["DEMO", "NOTEBOOK_ANCHOR", "demo_environment"]
 
 DEMO = {"seed": 0, "traces": 5000, "days": 30}
 # Stored notebook outputs are reproducible because the data end at a fixed time.
-NOTEBOOK_ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOTEBOOK_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @contextlib.contextmanager
@@ -32,7 +32,7 @@ def demo_environment(*, anchor: datetime = NOTEBOOK_ANCHOR, cache_dir: str | Non
     (notebook 06 shows a miss, then a hit). The previous environment is restored on exit.
     """
     with serve(port=0, anchor=anchor, generation=generation, **DEMO) as server:
-        values = dict(server.env, LFNB_ANCHOR=anchor.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        values = dict(server.env, LFNB_ANCHOR=anchor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       LFNB_PROGRESS="0")
         if cache_dir is not None:
             shutil.rmtree(cache_dir, ignore_errors=True)

@@ -73,7 +73,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, spec: str) -> "FaultPlan":
+    def parse(cls, spec: str) -> FaultPlan:
         """Parse a spec string (see the module docstring for the grammar)."""
         probabilities: dict[str, float] = {}
         options: dict[str, float] = {}

@@ -21,11 +21,11 @@ Semantics follow Langfuse's ClickHouse filters:
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from lfnb.langfuse.filter_columns import COMPATIBLE_FILTER_TYPES, find_column
 from lfnb.filters import check_filters, search_tokens
+from lfnb.langfuse.filter_columns import COMPATIBLE_FILTER_TYPES, find_column
 from lfnb.local.handlers import invalid_request, zod_error
 
 __all__ = ["parse_filter_param", "where_sql", "condition_sql", "column_expr", "COLUMN_SQL"]
@@ -180,7 +180,7 @@ def where_sql(conditions: list[dict], target: str, *, alias: str | None = None) 
 
 
 def _iso_to_naive(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
 
 def _json_path(key: str) -> str:

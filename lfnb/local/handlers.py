@@ -8,8 +8,9 @@ Handlers never see Starlette, so they are unit-testable with plain objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

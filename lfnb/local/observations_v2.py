@@ -47,15 +47,15 @@ import json
 import math
 import time
 import weakref
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import xxhash
 
 from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
-from lfnb.local.observations_v2_cache import cached_page
 from lfnb.local.handlers import ApiRequest, Reply, invalid_request, zod_error
+from lfnb.local.observations_v2_cache import cached_page
 
 __all__ = ["get_observations_v2", "FIELD_GROUPS", "DEFAULT_GROUPS", "parse_fields",
            "encode_cursor", "decode_cursor", "PARSE_IO_MESSAGE"]
@@ -155,7 +155,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str, str]:
         raise invalid_request("Invalid cursor format. Use the cursor returned in meta.cursor "
                               "of the previous response.") from None
     if last.tzinfo is not None:
-        last = last.astimezone(timezone.utc).replace(tzinfo=None)
+        last = last.astimezone(UTC).replace(tzinfo=None)
     return last, trace_id, obs_id
 
 
@@ -207,7 +207,7 @@ def _parse_params(req: ApiRequest) -> tuple[dict, list[dict]]:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             if parsed.tzinfo is None:
                 raise ValueError("no offset")
-            opts[name] = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            opts[name] = parsed.astimezone(UTC).replace(tzinfo=None)
         except ValueError:
             issues.append(_issue(name, "invalid_format", "Invalid ISO datetime", format="datetime"))
     return opts, issues
@@ -309,7 +309,7 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     return Reply(200, None, raw_json=body)
 
 
-_STATS: "weakref.WeakKeyDictionary[Any, tuple[float, tuple]]" = weakref.WeakKeyDictionary()
+_STATS: weakref.WeakKeyDictionary[Any, tuple[float, tuple]] = weakref.WeakKeyDictionary()
 _STATS_TTL = 2.0
 
 
@@ -339,12 +339,12 @@ def _window_start(store: Any, cur: Any, limit: int, upper: datetime | None) -> d
     n, lo, hi = _table_stats(store, cur)
     if n < _WINDOW_MIN_ROWS or hi is None or hi <= lo:
         return None
-    top = hi + 1 if upper is None else min(hi + 1, math.ceil(upper.replace(tzinfo=timezone.utc).timestamp() * 1000))
+    top = hi + 1 if upper is None else min(hi + 1, math.ceil(upper.replace(tzinfo=UTC).timestamp() * 1000))
     span = math.ceil((limit + 1) * _WINDOW_MARGIN * (hi - lo + 1) / n)
     start = top - span
     if start <= lo:
         return None
-    return datetime.fromtimestamp(start / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(start / 1000, tz=UTC).replace(tzinfo=None)
 
 
 def _page_floor(cur: Any, clauses: list[str], params: list[Any], limit: int) -> datetime | None:

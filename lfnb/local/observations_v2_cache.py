@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,10 +41,10 @@ _SIMPLE = ("name", "userId", "sessionId", "level", "traceId", "version", "parent
            "isRootObservation", "environment", "filter")
 _FINGERPRINT = ("SELECT count(*), max(rowid), max(created_at), max(updated_at), max(start_time) "
                 "FROM observations")
-_LOCKS: "weakref.WeakKeyDictionary[Any, threading.Lock]" = weakref.WeakKeyDictionary()
-_SNAPSHOTS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_SNAPSHOTS: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _ms(ts: datetime) -> int | None:
     """Epoch ms of a naive-UTC datetime, or None when it is not on a whole millisecond."""
     if ts.microsecond % 1000:
         return None
-    return (ts.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(milliseconds=1)
+    return (ts.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
 
 
 def eligible(req: Any, groups: tuple[str, ...]) -> bool:

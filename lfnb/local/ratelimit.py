@@ -32,78 +32,30 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
-MINUTE, HOUR, DAY = 60, 3600, 86400
+from lfnb.langfuse.ratelimits import PLANS, resource_of
 
-PLANS: dict[str, dict[str, tuple[int, int]]] = {
-    "hobby": {
-        "public-api": (30, MINUTE), "public-api-legacy": (15, MINUTE),
-        "public-api-metrics": (100, DAY), "public-api-v2-metrics": (100, DAY),
-        "public-api-daily-metrics-legacy": (10, DAY), "datasets": (100, MINUTE),
-        "annotation-queues": (100, MINUTE), "ingestion": (1000, MINUTE),
-    },
-    "core": {
-        "public-api": (1000, MINUTE), "public-api-legacy": (30, MINUTE),
-        "public-api-metrics": (2000, DAY), "public-api-v2-metrics": (100, HOUR),
-        "public-api-daily-metrics-legacy": (200, DAY), "datasets": (1000, MINUTE),
-        "annotation-queues": (1000, MINUTE), "ingestion": (20000, MINUTE),
-    },
-    "pro": {
-        "public-api": (1000, MINUTE), "public-api-legacy": (100, MINUTE),
-        "public-api-metrics": (2000, DAY), "public-api-v2-metrics": (500, HOUR),
-        "public-api-daily-metrics-legacy": (200, DAY), "datasets": (1000, MINUTE),
-        "annotation-queues": (1000, MINUTE), "ingestion": (20000, MINUTE),
-    },
-}
 WINDOWS = ("fixed", "sliding")
 
-_LEGACY = {
-    "/api/public/traces", "/api/public/traces/{}", "/api/public/observations",
-    "/api/public/observations/{}", "/api/public/sessions", "/api/public/sessions/{}",
-}
 _LEGACY_MESSAGE = (
     "Rate limit exceeded for {method} {path}. Use GET /api/public/v2/observations"
     "?fromStartTime=<from>&toStartTime=<to> for high-volume reads."
 )
 
 
-def resource_for(method: str, shape: str) -> str:
-    """The rate-limit resource of a request, from its method and path shape (``{}`` for params).
-
-    Media and delete endpoints have resources of their own on Cloud whose limits the facts
-    sheet does not give; they count as ``public-api`` here.
-    """
-    if method == "GET" and shape in _LEGACY:
-        return "public-api-legacy"
-    if shape == "/api/public/metrics":
-        return "public-api-metrics"
-    if shape == "/api/public/v2/metrics":
-        return "public-api-v2-metrics"
-    if shape == "/api/public/metrics/daily":
-        return "public-api-daily-metrics-legacy"
-    if shape.startswith(("/api/public/annotation-queues",)):
-        return "annotation-queues"
-    if shape.startswith(("/api/public/datasets", "/api/public/v2/datasets", "/api/public/dataset-items",
-                         "/api/public/dataset-run-items")):
-        return "datasets"
-    if shape in ("/api/public/ingestion", "/api/public/otel/v1/traces"):
-        return "ingestion"
-    return "public-api"
-
-
 def js_date_string(ts: float) -> str:
     """JavaScript's ``Date.prototype.toString()`` for a UTC server, e.g.
     ``Sat Aug 22 2026 08:22:47 GMT+0000 (Coordinated Universal Time)``."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%a %b %d %Y %H:%M:%S") + " GMT+0000 (Coordinated Universal Time)"
 
 
 def iso_ms(ts: float) -> str:
     """JavaScript's ``Date.prototype.toISOString()``: milliseconds and ``Z``."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -142,7 +94,7 @@ class RateLimiter:
         self._sliding: dict[str, deque[float]] = {}
 
     @classmethod
-    def from_spec(cls, spec: str, *, clock: Callable[[], float] = time.time) -> "RateLimiter":
+    def from_spec(cls, spec: str, *, clock: Callable[[], float] = time.time) -> RateLimiter:
         """``"hobby"``, ``"core"``, ``"pro"``, optionally followed by ``":sliding"`` or ``":fixed"``."""
         plan, _, window = spec.strip().partition(":")
         return cls(plan, window=window or "fixed", clock=clock)
@@ -156,7 +108,7 @@ class RateLimiter:
 
     def consume(self, method: str, shape: str, path: str) -> Refusal | None:
         """Count one request; a :class:`Refusal` when it is over the limit, else None."""
-        resource = resource_for(method, shape)
+        resource = resource_of(method, shape)
         points, duration = self.limit_of(resource)
         now = self.clock()
         with self._lock:

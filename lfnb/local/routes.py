@@ -14,8 +14,9 @@ segment is decoded only after splitting, so a prompt or dataset name holding an 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 from lfnb.langfuse.operations import OPERATIONS
@@ -34,9 +35,10 @@ LEGACY_V1_READS = frozenset({
 })
 
 # Reads a v3 deployment refuses with 404 LangfuseNotFoundError and these messages.
+_V4_DOCS = "Learn more at: https://langfuse.com/docs/v4"
 V4_ONLY_READS = {
-    ("GET", "/api/public/v2/observations"): "The observations v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
-    ("GET", "/api/public/v2/metrics"): "The metrics v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
+    ("GET", "/api/public/v2/observations"): f"The observations v2 API is only available in a Langfuse v4 write mode. {_V4_DOCS}",
+    ("GET", "/api/public/v2/metrics"): f"The metrics v2 API is only available in a Langfuse v4 write mode. {_V4_DOCS}",
     # Langfuse gates v3 scores with its own flag (LANGFUSE_ENABLE_SCORES_V3_API) and this
     # message in web/src/pages/api/public/v3/scores/index.ts; a v3 deployment without the flag.
     ("GET", "/api/public/v3/scores"): "v3 Scores API is not enabled on this instance",

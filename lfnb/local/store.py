@@ -21,8 +21,9 @@ A ``Store`` is shared by the server's threads: each thread works on its own
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 

@@ -13,8 +13,9 @@ Every function expects a query that already passed the zod-level schema.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
+from lfnb.langfuse.timestamps import is_timestamp_text, parse_timestamp
 from lfnb.metrics import schemas
 
 METRIC_FIELD = re.compile(r"^(sum|avg|count|max|min|p50|p75|p90|p95|p99|uniq)_(.+)$")
@@ -37,31 +38,12 @@ _METADATA_EXAMPLE = ('Example: {"column": "metadata", "type": "stringObject", "k
                      '"operator": "=", "value": "production"}')
 
 
-_TS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$")
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An offset-bearing ISO timestamp as an aware datetime (fractions beyond µs are cut).
-
-    Raises ``ValueError`` for anything the query schema's timestamp pattern rejects.
-    """
-    match = _TS.match(text) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"not an ISO datetime with offset: {text!r}")
-    base, frac, offset = match.groups()
-    offset = "+00:00" if offset == "Z" else offset
-    if len(offset) == 5:
-        offset = offset[:3] + ":" + offset[3:]
-    frac = "." + (frac[:6].ljust(6, "0")) if frac else ""
-    return datetime.fromisoformat(base + frac + offset)
-
-
 def timestamp_issues(query: dict) -> list[dict]:
     """Timestamps that match the ISO pattern but name no real instant (2026-02-30, offset +25:00)."""
     issues = []
     for key in ("fromTimestamp", "toTimestamp"):
         value = query.get(key)
-        if isinstance(value, str) and _TS.match(value):
+        if is_timestamp_text(value):
             try:
                 parse_timestamp(value)
             except ValueError:
@@ -85,15 +67,14 @@ def parse_filter_datetime(value) -> datetime:
 
     Raises ``ValueError`` for text that is not a date, like zod's ``z.coerce.date()``.
     """
-    from datetime import timezone
 
     if isinstance(value, bool):
         raise ValueError(f"not a date: {value!r}")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(value / 1000, tz=UTC).replace(tzinfo=None)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 

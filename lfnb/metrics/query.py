@@ -4,39 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, datetime, timezone
 from typing import Any
 
 from lfnb.errors import QueryValidationError
-from lfnb.metrics.checks import parse_timestamp
+from lfnb.langfuse.timestamps import to_timestamp
 from lfnb.metrics.validation import TOP_LEVEL, load_query, query_issues, validate_query
-
-
-def to_timestamp(value: Any) -> str:
-    """A query timestamp: ISO 8601 with ``Z``. Naive datetimes and dates are UTC.
-
-    Strings that already carry an offset are kept as written (the server
-    accepts any offset); other strings are parsed and read as UTC.
-    """
-    if isinstance(value, str):
-        try:
-            parse_timestamp(value)
-            return value
-        except ValueError:
-            value = datetime.fromisoformat(value)
-    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
-        value = value.to_pydatetime()
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, date or ISO string; got {type(value).__name__}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond // 1000:03d}" if value.microsecond % 1000 == 0 else f".{value.microsecond:06d}"
-    return text + "Z"
 
 
 def _filter_dict(f: Any) -> dict:
@@ -71,31 +43,31 @@ class MetricsQuery:
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict) -> "MetricsQuery":
+    def from_dict(cls, data: dict) -> MetricsQuery:
         """A builder holding ``data`` (unknown top-level keys are dropped, like the server does)."""
         if not isinstance(data, dict):
             raise TypeError(f"expected a dict; got {type(data).__name__}")
         return cls(_data={k: data[k] for k in TOP_LEVEL if k in data})
 
     @classmethod
-    def from_json(cls, text: str) -> "MetricsQuery":
+    def from_json(cls, text: str) -> MetricsQuery:
         return cls.from_dict(load_query(text))
 
-    def _with(self, **changes: Any) -> "MetricsQuery":
+    def _with(self, **changes: Any) -> MetricsQuery:
         data = json.loads(json.dumps(self._data))
         data.update(changes)
         return MetricsQuery(_data=data)
 
-    def _config(self, key: str, value: Any) -> "MetricsQuery":
+    def _config(self, key: str, value: Any) -> MetricsQuery:
         config = dict(self._data.get("config") or {})
         config[key] = value
         return self._with(config=config)
 
     # -- fluent steps ----------------------------------------------------------------------
-    def view(self, view: str) -> "MetricsQuery":
+    def view(self, view: str) -> MetricsQuery:
         return self._with(view=view)
 
-    def measure(self, measure: str, aggregation: str | None = None) -> "MetricsQuery":
+    def measure(self, measure: str, aggregation: str | None = None) -> MetricsQuery:
         """Add a metric; its result column is ``<aggregation>_<measure>``.
 
         ``aggregation`` defaults to ``count`` for the ``count`` measure and ``sum`` otherwise.
@@ -103,32 +75,32 @@ class MetricsQuery:
         agg = aggregation or ("count" if measure == "count" else "sum")
         return self._with(metrics=list(self._data.get("metrics") or []) + [{"measure": measure, "aggregation": agg}])
 
-    def by(self, *fields: str) -> "MetricsQuery":
+    def by(self, *fields: str) -> MetricsQuery:
         """Group by dimensions (added after those already set)."""
         dims = list(self._data.get("dimensions") or []) + [{"field": f} for f in fields]
         return self._with(dimensions=dims)
 
-    def every(self, granularity: str | None) -> "MetricsQuery":
+    def every(self, granularity: str | None) -> MetricsQuery:
         """A time series with buckets of ``granularity`` (auto, minute, hour, day, week, month); None removes it."""
         return self._with(timeDimension=None if granularity is None else {"granularity": granularity})
 
-    def between(self, start: Any, end: Any) -> "MetricsQuery":
+    def between(self, start: Any, end: Any) -> MetricsQuery:
         """The time window, both ends inclusive. Naive datetimes are UTC."""
         return self._with(fromTimestamp=to_timestamp(start), toTimestamp=to_timestamp(end))
 
-    def where(self, *filters: Any) -> "MetricsQuery":
+    def where(self, *filters: Any) -> MetricsQuery:
         """Add filter conditions (``lfnb.Filter`` objects or plain dicts)."""
         return self._with(filters=list(self._data.get("filters") or []) + [_filter_dict(f) for f in filters])
 
-    def order(self, field: str, direction: str = "asc") -> "MetricsQuery":
+    def order(self, field: str, direction: str = "asc") -> MetricsQuery:
         """Order by a dimension, ``time_dimension`` or ``<agg>_<measure>`` (added after earlier keys)."""
         return self._with(orderBy=list(self._data.get("orderBy") or []) + [{"field": field, "direction": direction}])
 
-    def limit(self, row_limit: int) -> "MetricsQuery":
+    def limit(self, row_limit: int) -> MetricsQuery:
         """``config.row_limit`` (1-1000)."""
         return self._config("row_limit", row_limit)
 
-    def bins(self, bins: int) -> "MetricsQuery":
+    def bins(self, bins: int) -> MetricsQuery:
         """``config.bins`` for histograms (1-100)."""
         return self._config("bins", bins)
 
@@ -205,7 +177,7 @@ class MetricsQuery:
         return f"<div class='lfnb-metrics-query'><pre>{body}</pre>{status}</div>"
 
 
-def as_query_dict(query: "MetricsQuery | dict | str") -> dict:
+def as_query_dict(query: MetricsQuery | dict | str) -> dict:
     """A query given as builder, dict or JSON text, as a dict (not yet validated)."""
     if isinstance(query, MetricsQuery):
         return query.to_dict()

@@ -7,7 +7,8 @@ this module never does HTTP itself and stays testable with a plain function.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 

@@ -8,7 +8,7 @@ install and an installed wheel find the same data.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -21,7 +21,7 @@ FILES = ("filter-conditions.schema.json", "metrics-query-v1.schema.json", "metri
 NUMERIC_MEASURE_TYPES = ("integer", "decimal", "number")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     """One bundled schema document by file name (cached; treat as read-only)."""
     if name not in FILES:
@@ -37,13 +37,13 @@ def query_schema(version: str) -> dict:
     return load_schema(f"metrics-query-{_check_version(version)}.schema.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry() -> Registry:
     resources_ = [(load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in FILES]
     return Registry().with_resources(resources_)
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(version: str, *, zod_only: bool = False) -> Draft202012Validator:
     """A validator for a query of ``version``.
 

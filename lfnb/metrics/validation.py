@@ -15,7 +15,8 @@ first three and says how many more there are.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 

@@ -8,15 +8,17 @@ frame has the same columns either way (see each docstring for what differs).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
-from lfnb.reads.lists import ListReads, as_list, filter_json
-from lfnb.reads.progress import Progress
-from lfnb.reads.windows import dedupe, iso, read_into, read_windows, to_utc, utc_now
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import SPECS, document_columns, observation_columns
+from lfnb.langfuse.timestamps import iso, to_utc, utc_now
+from lfnb.reads.lists import ListReads, as_list, filter_json
+from lfnb.reads.progress import Progress
+from lfnb.reads.windows import dedupe, read_into, read_windows
 
 __all__ = ["GenerationReads"]
 
@@ -73,7 +75,7 @@ def _scores_v3(records: list) -> list:
             r.setdefault("sessionId", sid)
         elif kind == "experiment":
             r.setdefault("datasetRunId", sid)
-        value, dtype = r.get("value"), r.get("dataType")
+        value, _dtype = r.get("value"), r.get("dataType")
         if isinstance(value, bool):
             r["value"], r["stringValue"] = float(value), "True" if value else "False"
         elif isinstance(value, str):

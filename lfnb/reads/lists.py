@@ -6,17 +6,19 @@ Mixed into :class:`lfnb.client.Client`; relies on ``self._transport``.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from lfnb.errors import ConfigError
 from lfnb.filters import validate_filters
-from lfnb.reads.progress import Progress
-from lfnb.reads.windows import dedupe, iso, read_into, to_utc
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import document_columns, spec
+from lfnb.langfuse.timestamps import iso, to_utc
+from lfnb.reads.progress import Progress
 from lfnb.reads.session import Session
+from lfnb.reads.windows import dedupe, read_into
 
 __all__ = ["ListReads", "LIST_READS", "filter_json", "as_list"]
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from lfnb.errors import LfnbTruncationWarning, PaginationError
 

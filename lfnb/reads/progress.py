@@ -77,7 +77,7 @@ class Progress:
                 self._bar.close()
                 self._bar = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -8,7 +8,8 @@ defines; :class:`lfnb.client.Client` adds construction and the metrics/write ent
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lfnb.errors import NotFoundError
 from lfnb.http.transport import Transport

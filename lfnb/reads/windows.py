@@ -14,40 +14,23 @@ each half is read again (the failed window's partial rows are discarded).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
-from lfnb.errors import ConfigError, ServerError, TransportError
+from lfnb.errors import ServerError, TransportError
 from lfnb.frames.builder import FrameBuilder, combine
+from lfnb.langfuse.timestamps import iso
 from lfnb.reads.pagination import iterate_pages, make_paginator
 
-__all__ = ["to_utc", "iso", "split_windows", "read_into", "read_windows", "dedupe"]
+__all__ = ["split_windows", "read_into", "read_windows", "dedupe"]
 
 log = logging.getLogger("lfnb.reads.windows")
 
 MAX_SPLIT_DEPTH = 6
 MIN_WINDOW_SECONDS = 1.0
-
-
-def to_utc(value: Any, name: str = "time") -> pd.Timestamp | None:
-    """A tz-aware UTC Timestamp from a str/datetime/date/Timestamp; naive values are UTC."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}={value!r} is not a date/time ({exc}); use e.g. '2026-11-01T00:00:00Z'") from None
-    if ts is pd.NaT:
-        raise ConfigError(f"{name} must be a date/time, got NaT")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def iso(ts: pd.Timestamp) -> str:
-    """ISO 8601 with milliseconds and ``Z``, as Langfuse writes timestamps."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def split_windows(start: pd.Timestamp, end: pd.Timestamp, n: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
@@ -128,6 +111,3 @@ def dedupe(df: pd.DataFrame, key: str = "id") -> pd.DataFrame:
         return df.loc[~dup].reset_index(drop=True)
     return df
 
-
-def utc_now() -> pd.Timestamp:
-    return pd.Timestamp(datetime.now(timezone.utc))

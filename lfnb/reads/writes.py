@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -14,8 +14,9 @@ Columns with a fixed set of values (``level``, ``type``, …) need no request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from lfnb.metrics.query import MetricsQuery
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
@@ -24,7 +24,7 @@ _ROW_LAYOUT = w.Layout(align_items="center")
 class _RowView(w.HBox):
     """The controls of one row; reports changes to its builder."""
 
-    def __init__(self, builder: "FilterBuilder", index: int, row: fs.FilterRow):
+    def __init__(self, builder: FilterBuilder, index: int, row: fs.FilterRow):
         self.builder, self.index = builder, index
         target = builder.state.target
         cols = fs.columns_for(target)
@@ -103,7 +103,7 @@ class FilterBuilder(w.VBox):
     """
 
     def __init__(self, target: str = "observations_v2", filters: Sequence[dict] = (), *,
-                 choices: ChoiceCache | None = None, on_change: Callable[["FilterBuilder"], None] | None = None):
+                 choices: ChoiceCache | None = None, on_change: Callable[[FilterBuilder], None] | None = None):
         self._choices = choices or ChoiceCache()
         self._on_change = on_change
         self._state = fs.state_from_filters(target, list(filters))

@@ -23,8 +23,9 @@ datetimes ISO 8601. :func:`row_condition` turns it into the API condition;
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from lfnb import filters as lf_filters
 from lfnb.metrics import checks as metrics_checks
@@ -287,7 +288,8 @@ _BUILDERS = {
     "stringObject": lambda c: f"Filter.metadata({c['key']!r}, {c['operator']!r}, {c['value']!r}, column={c['column']!r})",
     "categoryOptions": lambda c: f"Filter.category({c['column']!r}, {c['key']!r}, {c['value']!r}, operator={c['operator']!r})",
     "numberObject": lambda c: f"Filter.number_object({c['column']!r}, {c['key']!r}, {c['operator']!r}, {c['value']!r})",
-    "booleanObject": lambda c: f"Filter.boolean_object({c['column']!r}, {c['key']!r}, {c['value']!r}, operator={c['operator']!r})",
+    "booleanObject": lambda c: (f"Filter.boolean_object({c['column']!r}, {c['key']!r}, {c['value']!r}, "
+                                f"operator={c['operator']!r})"),
 }
 
 

@@ -13,14 +13,14 @@ query has the ``custom`` range with that query's timestamps, so
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 from lfnb.metrics import MetricsQuery, query_issues
 from lfnb.metrics import schemas as metrics_schemas
 from lfnb.metrics.query import to_timestamp
-from lfnb.widgets.filter_state import FilterState, condition_code, row_issues, state_from_filters, metrics_target
+from lfnb.widgets.filter_state import FilterState, condition_code, metrics_target, row_issues, state_from_filters
 
 __all__ = ["MetricsState", "TIME_RANGES", "resolve_range", "to_query", "from_query", "query_code", "issues",
            "measure_choices", "aggregation_choices", "dimension_choices", "metric_pairs", "order_choices",
@@ -57,7 +57,7 @@ class MetricsState:
 
 def utc_now() -> datetime:
     """Now in UTC, to the minute (so a query built twice within a minute is the same query)."""
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def resolve_range(state: MetricsState, now: datetime | None = None) -> tuple[str | None, str | None]:

@@ -6,9 +6,10 @@ injected ``run(**read_kwargs) -> DataFrame`` (default ``lf.read_observations``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 import pandas as pd

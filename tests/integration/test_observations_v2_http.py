@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -13,8 +13,8 @@ import xxhash
 pytest.importorskip("lfnb.local.server", reason="lfnb.local.serve is not available yet")
 langfuse = pytest.importorskip("langfuse")
 
-FROM = datetime(2026, 10, 29, 6, tzinfo=timezone.utc)
-TO = datetime(2026, 10, 30, 18, tzinfo=timezone.utc)
+FROM = datetime(2026, 10, 29, 6, tzinfo=UTC)
+TO = datetime(2026, 10, 30, 18, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

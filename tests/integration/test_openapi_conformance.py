@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -62,7 +61,8 @@ VARIANTS: dict[str, list[dict]] = {
 PATH_SQL = {
     "annotation_queues_get_queue": "SELECT id AS queueId FROM annotation_queues ORDER BY id LIMIT 1",
     "annotation_queues_list_queue_items": "SELECT id AS queueId FROM annotation_queues ORDER BY id LIMIT 1",
-    "annotation_queues_get_queue_item": "SELECT queue_id AS queueId, id AS itemId FROM annotation_queue_items ORDER BY id LIMIT 1",
+    "annotation_queues_get_queue_item":
+        "SELECT queue_id AS queueId, id AS itemId FROM annotation_queue_items ORDER BY id LIMIT 1",
     "comments_get_by_id": "SELECT id AS commentId FROM comments ORDER BY id LIMIT 1",
     "dataset_items_get": "SELECT id FROM dataset_items ORDER BY id LIMIT 1",
     "datasets_get_runs": "SELECT name AS datasetName FROM datasets ORDER BY name LIMIT 1",

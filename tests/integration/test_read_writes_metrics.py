@@ -101,7 +101,7 @@ def test_operations_frame_and_health(lf):
 
 
 def test_filter_is_validated_before_any_request(lf):
-    lf.generation  # the one-off probe is allowed to happen first
+    _ = lf.generation  # the one-off probe is allowed to happen first
     sent = lf.transport.requests
     with pytest.raises(lfnb.QueryValidationError) as info:
         lf.read_observations(filter=[{"type": "string", "column": "nope", "operator": "=", "value": "x"}],

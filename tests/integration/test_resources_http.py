@@ -4,7 +4,7 @@ server so the shared stores stay as generated."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -49,7 +49,7 @@ def test_sdk_v3_scores_filters(local_server):
     name = store.fetch("SELECT name FROM scores WHERE data_type = 'NUMERIC' GROUP BY name "
                        "ORDER BY count(*) DESC, name LIMIT 1")[0]["name"]
     got = api.scores.get_many(limit=100, name=name, data_type="NUMERIC", value_min=0.5,
-                              from_timestamp=datetime(2026, 10, 28, tzinfo=timezone.utc))
+                              from_timestamp=datetime(2026, 10, 28, tzinfo=UTC))
     expected = [r["id"] for r in store.fetch(
         "SELECT id FROM scores WHERE name = ? AND data_type = 'NUMERIC' AND value >= 0.5 "
         "AND timestamp >= '2026-10-28' ORDER BY timestamp DESC, id DESC LIMIT 100", [name])]
@@ -101,7 +101,7 @@ def test_writes_over_http():
     # own keys: the SDK keeps one client per public key, so sharing the key of the
     # session servers would send the SDK's requests to them
     with serve(port=0, generation="both", seed=3, traces=20, days=2, public_key="pk-lf-writes",
-               secret_key="sk-lf-writes", anchor=datetime(2026, 11, 1, tzinfo=timezone.utc)) as server:
+               secret_key="sk-lf-writes", anchor=datetime(2026, 11, 1, tzinfo=UTC)) as server:
         auth = (server.public_key, server.secret_key)
         trace = server.store.fetch("SELECT id FROM traces ORDER BY id LIMIT 1")[0]["id"]
         r = requests.post(server.base_url + "/api/public/scores", json={"name": "http-check", "value": 0.25,
@@ -133,7 +133,7 @@ def test_concurrent_writes_and_reads():
     from lfnb.local import serve
 
     with serve(port=0, generation="both", seed=4, traces=10, days=1, public_key="pk-lf-conc",
-               secret_key="sk-lf-conc", anchor=datetime(2026, 11, 1, tzinfo=timezone.utc)) as server:
+               secret_key="sk-lf-conc", anchor=datetime(2026, 11, 1, tzinfo=UTC)) as server:
         auth = (server.public_key, server.secret_key)
         trace = server.store.fetch("SELECT id FROM traces ORDER BY id LIMIT 1")[0]["id"]
         before = server.store.count("scores")

@@ -6,15 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 import xxhash
 
+from lfnb.langfuse.operations import OPERATIONS
 from lfnb.local import serve
 from lfnb.local.app import EVENTS_ONLY_MESSAGE, dumps
-from lfnb.langfuse.operations import OPERATIONS
 from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.store import Store
 
@@ -58,7 +58,7 @@ def both_server():
     except ImportError:
         fill_observations(store, 20)
     else:
-        generate(store, seed=0, traces=40, days=2, anchor=datetime(2026, 11, 1, tzinfo=timezone.utc))
+        generate(store, seed=0, traces=40, days=2, anchor=datetime(2026, 11, 1, tzinfo=UTC))
     with serve(generation="both", store=store) as server:
         yield server
     store.close()
@@ -229,7 +229,7 @@ def test_v3_serves_v1_reads(v3_server):
 # --- rate limits -------------------------------------------------------------------------------
 
 def test_hobby_refuses_the_31st_public_api_request_in_a_minute():
-    now = [datetime(2026, 8, 22, 8, 21, 47, tzinfo=timezone.utc).timestamp()]
+    now = [datetime(2026, 8, 22, 8, 21, 47, tzinfo=UTC).timestamp()]
     limiter = RateLimiter("hobby", clock=lambda: now[0])
     with serve(store=Store(), rate_limit=limiter) as server:
         for i in range(30):
@@ -354,16 +354,13 @@ def test_empty_and_short_v3_scores_lose_no_row(both_server):
     assert faults.count("empty") >= 2 and faults.count("short") >= 2
 
 
-def test_lazy_exports():
+def test_exports():
     import lfnb.local
+    from lfnb.local.engine import query
 
     assert lfnb.local.serve is serve
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        lfnb.local.nope
-    try:
-        from lfnb.local.engine import query
-    except ImportError:
-        return
+        _ = lfnb.local.nope
     assert lfnb.local.query is query
 
 

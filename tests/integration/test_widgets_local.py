@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import altair as alt
 import pandas as pd
@@ -18,7 +18,7 @@ from lfnb.widgets import MetricsExplorer, ObservationsBrowser
 
 pytestmark = pytest.mark.integration
 
-ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)  # the local_server fixture's anchor
+ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)  # the local_server fixture's anchor
 
 
 @pytest.fixture()

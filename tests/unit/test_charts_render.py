@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from datetime import UTC
 
 import numpy as np
 import pandas as pd
@@ -190,14 +191,14 @@ ENGINE_QUERIES = {
 
 @pytest.mark.parametrize("name", sorted(ENGINE_QUERIES))
 def test_charts_of_real_metrics_results(store_small, name):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from lfnb.local import engine as metrics_engine
     from lfnb.metrics import MetricsQuery, metrics_frame
 
     steps, kind = ENGINE_QUERIES[name]
     query = steps(MetricsQuery("observations")).between(
-        datetime(2026, 10, 25, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc)).limit(1000).to_dict()
+        datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)).limit(1000).to_dict()
     df = metrics_frame(metrics_engine.query(store_small, query, "v2"), query)
     assert len(df) >= 1
     chart = lc.chart(df)

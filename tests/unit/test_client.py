@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import lfnb.http.transport as client_mod
-from lfnb.http.transport import Transport
 from lfnb.errors import ApiError, AuthError, ConfigError, NotFoundError, RateLimitError, ServerError, TransportError
-from lfnb.http.ratelimit import PLANS, RateLimiter, TokenBucket, make_rate_limiter
+from lfnb.http.ratelimit import RateLimiter, TokenBucket, make_rate_limiter
+from lfnb.http.transport import Transport
+from lfnb.langfuse.ratelimits import PLANS
 
 
 class Script:

@@ -8,9 +8,10 @@ import sys
 import pandas as pd
 import pytest
 
-from lfnb.reads.progress import Progress, default_enabled, is_interactive
 from lfnb.errors import ConfigError
-from lfnb.reads.windows import dedupe, iso, split_windows, to_utc
+from lfnb.langfuse.timestamps import iso, to_utc
+from lfnb.reads.progress import Progress, default_enabled, is_interactive
+from lfnb.reads.windows import dedupe, split_windows
 
 
 class FakeTransport:
@@ -72,7 +73,7 @@ def test_split_windows_partition_latest_first():
     windows = split_windows(lo, hi, 7)
     assert len(windows) == 7
     assert windows[0][1] == hi and windows[-1][0] == lo
-    for (a_lo, a_hi), (b_lo, b_hi) in zip(windows, windows[1:]):
+    for (a_lo, _a_hi), (b_lo, b_hi) in zip(windows, windows[1:]):
         assert b_hi == a_lo and b_lo < b_hi  # contiguous, descending, half-open
     assert all(w[0].microsecond % 1000 == 0 for w in windows)  # whole milliseconds
     assert split_windows(lo, lo + pd.Timedelta(seconds=3), 10) == [

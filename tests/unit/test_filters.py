@@ -9,12 +9,22 @@ import pytest
 
 from lfnb.errors import QueryValidationError
 from lfnb.filters import (
-    COMPATIBLE_FILTER_TYPES, FILTER_TYPES, IO_OPERATOR_MESSAGE, MATCHES_TARGET_MESSAGE,
-    MATCHES_TOKEN_MESSAGE, TYPE_OPERATORS, Filter, check_filters, column_choices, filters_to_json,
-    operators_for, search_tokens, to_iso, validate_filters,
+    COMPATIBLE_FILTER_TYPES,
+    FILTER_TYPES,
+    IO_OPERATOR_MESSAGE,
+    MATCHES_TARGET_MESSAGE,
+    MATCHES_TOKEN_MESSAGE,
+    TYPE_OPERATORS,
+    Filter,
+    check_filters,
+    column_choices,
+    filters_to_json,
+    operators_for,
+    search_tokens,
+    to_iso,
+    validate_filters,
 )
 from lfnb.langfuse.filter_columns import COLUMNS, find_column
-
 
 # --- builder -------------------------------------------------------------------------------
 

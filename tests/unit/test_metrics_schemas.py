@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from lfnb.local.engine.views import view_sql
 from lfnb.metrics import _build_schemas
 from lfnb.metrics.schemas import FILES, load_schema, views
-from lfnb.local.engine.views import view_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 

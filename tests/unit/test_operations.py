@@ -7,7 +7,8 @@ import csv
 import pytest
 
 from lfnb.errors import ConfigError
-from lfnb.langfuse.operations import OPERATIONS, build_request, get_operation, operations_frame, rate_limit_resource
+from lfnb.langfuse.operations import OPERATIONS, build_request, get_operation, operations_frame
+from lfnb.langfuse.ratelimits import resource_of
 
 
 def test_catalogue_size_and_v3_scores():
@@ -58,7 +59,8 @@ def test_unknown_parameter_lists_valid_ones():
 
 
 def test_missing_path_param_and_required_query():
-    with pytest.raises(ConfigError, match=r"trace_get: missing required parameter traceId \(GET /api/public/traces/\{traceId\}\)"):
+    expected = r"trace_get: missing required parameter traceId \(GET /api/public/traces/\{traceId\}\)"
+    with pytest.raises(ConfigError, match=expected):
         build_request("trace_get", {})
     with pytest.raises(ConfigError, match="missing required parameters datasetId, runName"):
         build_request("dataset_run_items_list", {})
@@ -77,14 +79,14 @@ def test_unknown_operation_suggests():
 
 
 def test_rate_limit_resources():
-    assert rate_limit_resource("GET", "/api/public/traces") == "public-api-legacy"
-    assert rate_limit_resource("GET", "/api/public/observations/x") == "public-api-legacy"
-    assert rate_limit_resource("GET", "/api/public/v2/observations") == "public-api"
-    assert rate_limit_resource("GET", "/api/public/metrics") == "public-api-metrics"
-    assert rate_limit_resource("GET", "/api/public/v2/metrics") == "public-api-v2-metrics"
-    assert rate_limit_resource("GET", "/api/public/v3/scores") == "public-api"
-    assert rate_limit_resource("GET", "/api/public/v2/datasets") == "datasets"
-    assert rate_limit_resource("POST", "/api/public/ingestion") == "ingestion"
+    assert resource_of("GET", "/api/public/traces") == "public-api-legacy"
+    assert resource_of("GET", "/api/public/observations/x") == "public-api-legacy"
+    assert resource_of("GET", "/api/public/v2/observations") == "public-api"
+    assert resource_of("GET", "/api/public/metrics") == "public-api-metrics"
+    assert resource_of("GET", "/api/public/v2/metrics") == "public-api-v2-metrics"
+    assert resource_of("GET", "/api/public/v3/scores") == "public-api"
+    assert resource_of("GET", "/api/public/v2/datasets") == "datasets"
+    assert resource_of("POST", "/api/public/ingestion") == "ingestion"
 
 
 def test_operations_frame():

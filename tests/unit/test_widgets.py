@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -15,7 +15,7 @@ from lfnb.widgets import filter_state as fs
 from lfnb.widgets import metrics_state as ms
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def build(target: str, *rows: dict) -> fs.FilterState:

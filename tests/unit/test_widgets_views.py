@@ -7,7 +7,7 @@ be inspected here.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import altair as alt
 import numpy as np
@@ -17,7 +17,7 @@ import pytest
 from lfnb.metrics import validate_query
 from lfnb.widgets import ChoiceCache, FilterBuilder, MetricsExplorer, ObservationsBrowser
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def clock() -> datetime:

@@ -43,16 +43,16 @@ Examples
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lfnb.errors import QueryValidationError
 from lfnb.local.engine.histogram import histogram
 from lfnb.local.engine.sql import Plan, build
+from lfnb.local.engine.zod import zod_issues
 from lfnb.local.handlers import ApiRequest, invalid_request, zod_error
 from lfnb.metrics import checks
 from lfnb.metrics.validation import normalize, query_issues
-from lfnb.local.engine.zod import zod_issues
 
 V2_DEFAULT_ROW_LIMIT = 100
 DEFAULT_BINS = 10
@@ -136,7 +136,7 @@ def execute(store, q: dict, version: str) -> list[dict]:
 
 def _ms_naive(value: datetime) -> datetime:
     """UTC, naive, truncated to milliseconds (the server compares ``new Date(ts)``)."""
-    value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

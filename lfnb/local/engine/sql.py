@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lfnb.langfuse.timestamps import auto_granularity
 from lfnb.local.engine.views import Dim, ViewSql, det_sum, view_sql
 from lfnb.metrics import schemas
 from lfnb.metrics.checks import parse_filter_datetime
@@ -25,20 +26,6 @@ BUCKETS = {
     "week": "CAST(date_trunc('week', {c}) AS DATE)",   # ISO weeks: Monday, like toMonday
     "month": "CAST(date_trunc('month', {c}) AS DATE)",
 }
-
-
-def auto_granularity(start: datetime, end: datetime) -> str:
-    """The server's ``auto`` choice: about 50 buckets over the window."""
-    hours = (end - start).total_seconds() / 3600
-    if hours < 2:
-        return "minute"
-    if hours < 72:
-        return "hour"
-    if hours < 1440:
-        return "day"
-    if hours < 8760:
-        return "week"
-    return "month"
 
 
 def quote(name: str) -> str:

@@ -34,7 +34,7 @@ the ``traces`` and ``observations`` tables.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -70,15 +70,15 @@ def resolve_anchor(anchor: datetime | None = None) -> datetime:
     ``None`` means the current UTC midnight; naive datetimes are taken as UTC.
     """
     if anchor is None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return now.replace(hour=0, minute=0, second=0, microsecond=0)
     if anchor.tzinfo is None:
-        return anchor.replace(tzinfo=timezone.utc)
-    return anchor.astimezone(timezone.utc)
+        return anchor.replace(tzinfo=UTC)
+    return anchor.astimezone(UTC)
 
 
 def _epoch_us(dt: datetime) -> int:
-    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days: int = DEFAULT_DAYS,

@@ -28,15 +28,15 @@ module                      resources
 
 from __future__ import annotations
 
+from lfnb.local.handlers import ApiRequest, Handler
 from lfnb.local.resources import catalog as resources_catalog
 from lfnb.local.resources import daily as resources_daily
 from lfnb.local.resources import datasets as resources_datasets
 from lfnb.local.resources import queues as resources_queues
-from lfnb.local.resources import writes as resources_writes
 from lfnb.local.resources import scores as _scores
 from lfnb.local.resources import traces as _traces
+from lfnb.local.resources import writes as resources_writes
 from lfnb.local.resources.common import iso, parse_json, project
-from lfnb.local.handlers import ApiRequest, Handler
 
 __all__ = ["ROUTES", "health", "projects_get", "route_table"]
 

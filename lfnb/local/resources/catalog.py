@@ -17,8 +17,22 @@ import json
 import uuid
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, check_fields, datetime_param, int_param, invalid_request, issue, iso,
-    not_found, page_meta, page_params, paged, parse_datetime, parse_json, project, require_body,
+    ApiRequest,
+    Where,
+    check_fields,
+    datetime_param,
+    int_param,
+    invalid_request,
+    iso,
+    issue,
+    not_found,
+    page_meta,
+    page_params,
+    paged,
+    parse_datetime,
+    parse_json,
+    project,
+    require_body,
     zod_error,
 )
 from lfnb.local.resources.writes import now_utc

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from lfnb.local.handlers import ApiProblem, ApiRequest, invalid_request, not_found, zod_error
 
@@ -50,7 +51,7 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -77,7 +78,7 @@ def parse_datetime(text: str) -> datetime | None:
         value = datetime.fromisoformat(f"{date}T{hm}{seconds}.{micros}{off}")
     except ValueError:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _absent(value: str | None) -> bool:
@@ -188,17 +189,17 @@ class Where:
         self.clauses: list[str] = []
         self.params: list[Any] = []
 
-    def add(self, clause: str, *params: Any) -> "Where":
+    def add(self, clause: str, *params: Any) -> Where:
         self.clauses.append(clause)
         self.params.extend(params)
         return self
 
-    def eq(self, column: str, value: Any) -> "Where":
+    def eq(self, column: str, value: Any) -> Where:
         if value is not None and value != "":
             self.add(f"{column} = ?", value)
         return self
 
-    def any_of(self, column: str, values: Iterable[Any]) -> "Where":
+    def any_of(self, column: str, values: Iterable[Any]) -> Where:
         values = [v for v in values if v is not None and v != ""]
         if values:
             self.add(f"{column} IN (SELECT unnest(?))", values)

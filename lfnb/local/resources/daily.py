@@ -16,7 +16,12 @@ counted in ``countObservations`` but get no usage entry), ordered by model.
 from __future__ import annotations
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, datetime_param, page_meta, page_params, zod_error,
+    ApiRequest,
+    Where,
+    datetime_param,
+    page_meta,
+    page_params,
+    zod_error,
 )
 
 __all__ = ["ROUTES", "metrics_daily"]

@@ -15,8 +15,21 @@ import json
 import uuid
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, check_fields, datetime_param, issue, not_found, page_meta, page_params,
-    paged, project, require_body, zod_error, iso, parse_json, invalid_request,
+    ApiRequest,
+    Where,
+    check_fields,
+    datetime_param,
+    invalid_request,
+    iso,
+    issue,
+    not_found,
+    page_meta,
+    page_params,
+    paged,
+    parse_json,
+    project,
+    require_body,
+    zod_error,
 )
 from lfnb.local.resources.writes import now_utc
 

@@ -12,8 +12,19 @@ from __future__ import annotations
 import uuid
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, check_fields, enum_param, issue, iso, not_found, page_meta, page_params,
-    paged, project, require_body, zod_error,
+    ApiRequest,
+    Where,
+    check_fields,
+    enum_param,
+    iso,
+    issue,
+    not_found,
+    page_meta,
+    page_params,
+    paged,
+    project,
+    require_body,
+    zod_error,
 )
 from lfnb.local.resources.writes import now_utc
 

@@ -18,8 +18,22 @@ import math
 from datetime import datetime
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, csv_param, datetime_param, enum_param, int_param, invalid_request, issue,
-    not_found, number_param, page_meta, page_params, paged, zod_error, DEFAULT_LIMIT, MAX_LIMIT,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ApiRequest,
+    Where,
+    csv_param,
+    datetime_param,
+    enum_param,
+    int_param,
+    invalid_request,
+    issue,
+    not_found,
+    number_param,
+    page_meta,
+    page_params,
+    paged,
+    zod_error,
 )
 from lfnb.local.resources.filter import apply_filter
 from lfnb.local.resources.render import score_json, score_v3_json

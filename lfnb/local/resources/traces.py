@@ -17,12 +17,26 @@ sum of ``total_cost``; a trace without observations has 0 for both.
 from __future__ import annotations
 
 from lfnb.local.resources.common import (
-    ApiRequest, Where, datetime_param, enum_param, not_found, page_meta, page_params, paged,
-    project, zod_error, issue,
+    ApiRequest,
+    Where,
+    datetime_param,
+    enum_param,
+    issue,
+    not_found,
+    page_meta,
+    page_params,
+    paged,
+    project,
+    zod_error,
 )
 from lfnb.local.resources.filter import apply_filter
 from lfnb.local.resources.render import (
-    SCORE_V1_TYPES, html_path, observation_json, score_v1_json, session_json, trace_json,
+    SCORE_V1_TYPES,
+    html_path,
+    observation_json,
+    score_v1_json,
+    session_json,
+    trace_json,
 )
 
 __all__ = ["trace_list", "trace_get", "observations_get_many", "observations_get",

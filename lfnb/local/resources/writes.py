@@ -24,14 +24,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from lfnb.local.handlers import Reply
 from lfnb.local.resources.common import (
-    ApiRequest, Where, check_fields, iso, issue, not_found, page_meta, page_params, paged,
-    parse_json, project, require_body, zod_error,
+    ApiRequest,
+    Where,
+    check_fields,
+    iso,
+    issue,
+    not_found,
+    page_meta,
+    page_params,
+    paged,
+    parse_json,
+    project,
+    require_body,
+    zod_error,
 )
 from lfnb.local.resources.scores import SCORE_DATA_TYPES
-from lfnb.local.handlers import Reply
 
 __all__ = ["ROUTES", "score_create", "score_delete", "score_configs_get", "score_configs_get_by_id",
            "score_configs_create", "score_configs_update", "comments_get", "comments_create",
@@ -43,7 +54,7 @@ COMMENT_MAX = 5000
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _enum_issue(path: str, options) -> dict:
@@ -146,7 +157,7 @@ def _check_config(cur, config_id, name, dtype, number, text, issues):
         elif text is None and number in by_value:
             number, text = float(number), by_value[number]
         else:
-            issues.append(issue("custom", ["value"], f"value must be one of the config's categories: "
+            issues.append(issue("custom", ["value"], "value must be one of the config's categories: "
                                 + ", ".join(map(str, by_label))))
     return number, text
 

@@ -67,7 +67,8 @@ def test_datetime_filter_value_must_be_a_date(store_small):
 
 def test_impossible_dates_are_invalid_iso_datetimes(store_small):
     p = problem(handle_metrics_v2, store_small, {"view": "observations", "metrics": [],
-                                                 "fromTimestamp": "2026-02-29T00:00:00Z", **{"toTimestamp": WINDOW["toTimestamp"]}})
+                                                 "fromTimestamp": "2026-02-29T00:00:00Z",
+                                                 "toTimestamp": WINDOW["toTimestamp"]})
     assert p.body["error"] == [{"origin": "string", "code": "invalid_format", "format": "datetime",
                                 "path": ["query", "fromTimestamp"], "message": "Invalid ISO datetime"}]
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from lfnb.local.filters_sql import condition_sql, parse_filter_param, where_sql
-from lfnb.local.observations_v2 import get_observations_v2
 from lfnb.local.handlers import ApiProblem, ApiRequest
+from lfnb.local.observations_v2 import get_observations_v2
 from lfnb.local.store import Store
 
 

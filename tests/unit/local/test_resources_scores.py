@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from test_resources import build_mini_store, call, ids, problem
 
 from lfnb.local.resources.scores import decode_cursor, encode_cursor

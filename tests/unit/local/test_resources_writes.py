@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from test_resources import build_mini_store, call, conforms, ids, openapi, problem, route  # noqa: F401
 
 from lfnb.local.handlers import Reply

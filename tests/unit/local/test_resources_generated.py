@@ -5,7 +5,6 @@ to the OpenAPI response schema."""
 from __future__ import annotations
 
 import pytest
-
 from test_resources import call, conforms, openapi, route  # noqa: F401  (openapi is a fixture)
 
 # (operation, table, documented order, path params from the store, extra query)

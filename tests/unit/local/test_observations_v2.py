@@ -9,15 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 import xxhash
 
-from lfnb.local.observations_v2 import PARSE_IO_MESSAGE, get_observations_v2
 from lfnb.local.handlers import ApiProblem, ApiRequest
+from lfnb.local.observations_v2 import PARSE_IO_MESSAGE, get_observations_v2
 from lfnb.local.store import Store
 
 PATH = "/api/public/v2/observations"
@@ -76,7 +76,7 @@ def expected_order(df: pd.DataFrame) -> list[str]:
     """start time (ms) DESC, xxHash32(trace id) DESC, id DESC — computed without the store's hash column."""
     keys = df.assign(
         ms=df["start_time"].map(lambda t: int(t.timestamp() * 1000) if t.tzinfo else
-                                int(t.replace(tzinfo=timezone.utc).timestamp() * 1000)),
+                                int(t.replace(tzinfo=UTC).timestamp() * 1000)),
         h=df["trace_id"].map(lambda t: xxhash.xxh32_intdigest(t.encode(), seed=0)))
     return list(keys.sort_values(["ms", "h", "id"], ascending=False)["id"])
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from lfnb.local.ratelimit import PLANS, RateLimiter, iso_ms, js_date_string, resource_for
+from lfnb.langfuse.ratelimits import PLANS, resource_of
+from lfnb.local.ratelimit import RateLimiter, iso_ms, js_date_string
 
-T0 = datetime(2026, 8, 22, 8, 21, 47, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2026, 8, 22, 8, 21, 47, tzinfo=UTC).timestamp()
 
 
 class Clock:
@@ -43,7 +44,7 @@ class Clock:
     ("GET", "/api/public/models", "public-api"),
 ])
 def test_resource_per_endpoint(method, shape, resource):
-    assert resource_for(method, shape) == resource
+    assert resource_of(method, shape) == resource
 
 
 def test_plan_table_matches_the_facts_sheet():

@@ -7,7 +7,6 @@ import itertools
 import re
 
 import pytest
-
 from test_resources import build_mini_store
 
 from lfnb.local import resources

@@ -8,8 +8,8 @@ import pytest
 import xxhash
 
 from lfnb.local import observations_v2_cache as cache
-from lfnb.local.observations_v2 import get_observations_v2
 from lfnb.local.handlers import ApiRequest
+from lfnb.local.observations_v2 import get_observations_v2
 from lfnb.local.store import Store
 
 

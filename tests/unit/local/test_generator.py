@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import xxhash
@@ -14,7 +14,7 @@ from lfnb.local import generator
 from lfnb.local.generator import generate, resolve_anchor
 from lfnb.local.store import TABLES, Store
 
-ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 NAIVE_ANCHOR = datetime(2026, 11, 1)
 START = NAIVE_ANCHOR - timedelta(days=3)
 
@@ -78,8 +78,8 @@ def test_resolve_anchor():
     berlin = timezone(timedelta(hours=1))
     assert resolve_anchor(datetime(2026, 11, 1, 1, tzinfo=berlin)) == ANCHOR
     now = resolve_anchor(None)
-    assert now.tzinfo == timezone.utc and (now.hour, now.minute, now.second, now.microsecond) == (0, 0, 0, 0)
-    assert datetime.now(timezone.utc) - now < timedelta(days=1)
+    assert now.tzinfo == UTC and (now.hour, now.minute, now.second, now.microsecond) == (0, 0, 0, 0)
+    assert datetime.now(UTC) - now < timedelta(days=1)
 
 
 def test_every_table_filled_and_counts_match(small):
