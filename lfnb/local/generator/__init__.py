@@ -25,10 +25,10 @@ Patterns an analysis can find (by construction):
   traces belong to multi-turn sessions; dataset runs compare models
   (``gpt-4o-baseline`` vs ``gpt-4o-mini-candidate`` ...) or prompt versions.
 
-Module layout: catalogues in ``generator_catalog``; trace and observation arrays
-in ``generator_traces``; ids, Arrow helpers and string pools in ``generator_io``;
-models, prompts and sessions in ``generator_extras``; scores, datasets, comments
-and annotation queues in ``generator_scores``. This module turns the arrays into
+Package layout: catalogues in ``catalog``; trace and observation arrays in
+``traces``; ids, Arrow helpers and string pools in ``pools``; the shared
+``Context`` with models, prompts and sessions in ``context``; scores, datasets,
+comments and annotation queues in ``scores``. This module turns the arrays into
 the ``traces`` and ``observations`` tables.
 """
 
@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from lfnb.local.generator import catalog as cat
-from lfnb.local.generator import context as extras
+from lfnb.local.generator import context
 from lfnb.local.generator import pools as gio
 from lfnb.local.generator import scores as gs
 from lfnb.local.generator import traces as gt
@@ -131,20 +131,20 @@ def generate(store: Store, *, seed: int = 0, traces: int = DEFAULT_TRACES, days:
     end_us = _epoch_us(end)
     start_us = end_us - days * 24 * gt.HOUR_US
     rng = np.random.default_rng(seed)
-    ctx = extras.Context(rng=rng, start_us=start_us, end_us=end_us, project_id=PROJECT_ID)
+    ctx = context.Context(rng=rng, start_us=start_us, end_us=end_us, project_id=PROJECT_ID)
 
     with store.write() as cur:
         gio.insert_rows(cur, "projects", [[PROJECT_ID, PROJECT_NAME, ORGANIZATION_ID,
                                            cat.dumps({"team": "ml-platform"}),
                                            ctx.ts(start_us - 120 * 24 * gt.HOUR_US)]])
-        model_ids = extras.insert_models(cur, ctx)
-        prompts = extras.insert_prompts(cur, ctx)
+        model_ids = context.insert_models(cur, ctx)
+        prompts = context.insert_prompts(cur, ctx)
         tr = gt.make_traces(rng, traces, start_us, end_us, days)
         obs = gt.make_observations(rng, tr, prompts["created"])
         _keep_before_anchor(tr, obs, end_us)
         trace_ids = _insert_traces(cur, ctx, tr, obs)
         obs_ids = _insert_observations(cur, ctx, tr, obs, trace_ids, model_ids, prompts)
-        extras.insert_sessions(cur, ctx)
+        context.insert_sessions(cur, ctx)
         gs.insert_all(cur, ctx, tr, obs, trace_ids, obs_ids)
     return {t: store.count(t) for t in TABLES}
 
@@ -167,7 +167,7 @@ def _trace_version(tr: dict) -> np.ndarray:
     return np.where(tr["frac"] < 0.55, 0, 1)
 
 
-def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
+def _insert_traces(cur, ctx: context.Context, tr: dict, obs: dict) -> np.ndarray:
     rng = ctx.rng
     n = len(tr["ts"])
     ids = gio.hex_ids(rng, n, 16)
@@ -181,7 +181,7 @@ def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
     client = rng.integers(0, len(gio.CLIENTS), size=n)
     bucket = rng.integers(0, 2, size=n)
     long_meta = tr["meta"] < 0.02
-    meta_idx = ((client * len(gio.PLANS) + plan) * 2 + bucket) * 2 + long_meta
+    meta_idx = ((client * len(gio.USER_PLANS) + plan) * 2 + bucket) * 2 + long_meta
     tags_pool = [list(t) for tpl in cat.TEMPLATES for t in tpl.tags]
     tag_base = np.cumsum([0] + [len(t.tags) for t in cat.TEMPLATES])[:-1]
     tag_idx = tag_base[tr["tpl"]] + tr["tags"] % np.array([len(t.tags) for t in cat.TEMPLATES])[tr["tpl"]]
@@ -217,7 +217,7 @@ def _insert_traces(cur, ctx: extras.Context, tr: dict, obs: dict) -> np.ndarray:
     return ids
 
 
-def _insert_observations(cur, ctx: extras.Context, tr: dict, obs: dict, trace_ids: np.ndarray,
+def _insert_observations(cur, ctx: context.Context, tr: dict, obs: dict, trace_ids: np.ndarray,
                          model_ids: list[str], prompts: dict) -> np.ndarray:
     rng = ctx.rng
     n = len(obs["trace"])

@@ -256,14 +256,14 @@ def span_metadata_pool() -> list[str]:
 
 
 CLIENTS = ["web", "ios", "android", "api"]
-PLANS = ["free", "pro", "enterprise"]
+USER_PLANS = ["free", "pro", "enterprise"]
 
 
 def trace_metadata_pool() -> list[str]:
     """Trace metadata per (client, plan, bucket, long?)."""
     out = []
     for c in CLIENTS:
-        for p in PLANS:
+        for p in USER_PLANS:
             for b in "AB":
                 for long in (False, True):
                     meta = {"client": c, "plan": p, "ab_bucket": b}

@@ -15,13 +15,13 @@ The handlers live in modules by resource:
 ==========================  ===================================================
 module                      resources
 ==========================  ===================================================
-``resources_traces``        traces, v1 observations, sessions
-``resources_scores``        v2 scores (page) and v3 scores (cursor)
-``resources_writes``        score create/delete, score configs, comments
-``resources_datasets``      datasets, dataset items, runs, run items
-``resources_catalog``       prompts, models
-``resources_queues``        annotation queues and their items
-``resources_daily``         daily metrics (deprecated endpoint)
+``traces``                  traces, v1 observations, sessions
+``scores``                  v2 scores (page) and v3 scores (cursor)
+``writes``                  score create/delete, score configs, comments
+``datasets``                datasets, dataset items, runs, run items
+``catalog``                 prompts, models
+``queues``                  annotation queues and their items
+``daily``                   daily metrics (deprecated endpoint)
 (this module)               projects, health
 ==========================  ===================================================
 """
