@@ -70,7 +70,7 @@ try:  # optional: about twice as fast as the standard library on large pages
 except ImportError:
     _loads = json.loads
 
-__all__ = ["Transport", "RETRY_STATUSES"]
+__all__ = ["Transport", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "json_problem"]
 
 log = logging.getLogger("lfnb.http.transport")
 
@@ -396,13 +396,14 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 def _encode_body(body: Any, method: str, shown: str) -> bytes:
     """JSON bytes of a request body; a ConfigError naming the first bad value (nothing is sent)."""
-    problem = _json_problem(body, "$")
+    problem = json_problem(body, "$")
     if problem:
         raise ConfigError(f"{method} {shown}: the request body is not JSON: {problem}. Nothing was sent")
     return json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _json_problem(value: Any, path: str) -> str | None:
+def json_problem(value: Any, path: str = "$") -> str | None:
+    """The first value in ``value`` that JSON cannot carry (``"$.a[1] is nan (…)"``), or None."""
     if value is None or isinstance(value, (str, bool, int)):
         return None
     if isinstance(value, float):
@@ -411,20 +412,20 @@ def _json_problem(value: Any, path: str) -> str | None:
         for k, v in value.items():
             if not isinstance(k, str):
                 return f"{path} has a key {k!r} that is not a string"
-            found = _json_problem(v, f"{path}.{k}")
+            found = json_problem(v, f"{path}.{k}")
             if found:
                 return found
         return None
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            found = _json_problem(v, f"{path}[{i}]")
+            found = json_problem(v, f"{path}[{i}]")
             if found:
                 return found
         return None
     kind = type(value).__name__
     hint = " (use a list)" if isinstance(value, (set, frozenset)) else (
         " (use str() or float())" if isinstance(value, (datetime, Decimal)) else "")
-    return f"{path} is a {kind}{hint}; valid: str, int, float, bool, None, list, dict"
+    return f"{path} is of type {kind}{hint}; valid: str, int, float, bool, None, list, dict"
 
 
 def _retry_after(value: str | None) -> float | None:

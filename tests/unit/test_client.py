@@ -339,7 +339,7 @@ def test_validation_issues_are_in_the_message(stub, no_sleep):
 @pytest.mark.parametrize("body, problem", [
     ({"value": float("inf")}, "$.value is inf (JSON has no NaN or infinity)"),
     ({"metadata": {"x": [1, float("nan")]}}, "$.metadata.x[1] is nan (JSON has no NaN or infinity)"),
-    ({"tags": {"a"}}, "$.tags is a set (use a list); valid: str, int, float, bool, None, list, dict"),
+    ({"tags": {"a"}}, "$.tags is of type set (use a list); valid: str, int, float, bool, None, list, dict"),
 ])
 def test_body_that_is_not_json_is_a_config_error_before_any_request(stub, no_sleep, body, problem):
     script = stub([])
