@@ -163,14 +163,23 @@ class RateLimitError(ApiError):
         The Langfuse rate-limit resource (``public-api``, ``public-api-v2-metrics``, …).
     reset_at : float or None
         When the limit resets, as a Unix time.
+    client_side : bool
+        True when lfnb's own limiter (``rate_limit=``) refused to send the request
+        (``status`` is then 429 as if the server had answered).
     """
 
     def __init__(self, *args: Any, retry_after: float | None = None, resource: str | None = None,
-                 **kwargs: Any):
+                 client_side: bool = False, **kwargs: Any):
         self.retry_after = retry_after
         self.resource = resource
         self.reset_at = time.time() + retry_after if retry_after is not None else None
+        self.client_side = client_side
         super().__init__(*args, **kwargs)
+
+    def _format(self) -> str:
+        if not self.client_side:  # lfnb's own limiter refused: no request went out
+            return super()._format()
+        return f"{self.method} {self.url} was not sent: {self.message}. {self.note}"
 
 
 class ServerError(ApiError):

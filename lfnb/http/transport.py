@@ -294,8 +294,8 @@ class Transport:
         if not taken:
             reset = _when(wait)
             raise RateLimitError(
-                429, method, full, "", retry_after=wait, resource=resource,
-                message=(f"not sent: the client-side rate limit ({self.rate_limiter.describe(resource)} for "
+                429, method, full, "", retry_after=wait, resource=resource, client_side=True,
+                message=(f"the client-side rate limit ({self.rate_limiter.describe(resource)} for "
                          f"{resource}) has its next free slot in {_duration(wait)} (at {reset})"),
                 note=(f"lfnb waits at most max_retry_after={self.max_retry_after:g} s rather than block silently. "
                       f"{_what_to_do(resource)}"))

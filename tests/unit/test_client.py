@@ -305,10 +305,10 @@ def test_client_side_limiter_never_sleeps_minutes(stub, no_sleep):
         t.request("GET", "/api/public/v2/metrics")
     assert no_sleep == [] and t.requests == 2
     assert str(info.value).startswith(
-        f"GET {stub.url}/api/public/v2/metrics failed with HTTP 429: not sent: the client-side rate limit (hobby: 2 "
+        f"GET {stub.url}/api/public/v2/metrics was not sent: the client-side rate limit (hobby: 2 "
         "requests per day for public-api-v2-metrics) has its next free slot in 12 h (at 20")
     assert "lfnb waits at most max_retry_after=60 s rather than block silently. What to do: reuse" in str(info.value)
-    assert info.value.retry_after == pytest.approx(43200, rel=0.01)
+    assert info.value.retry_after == pytest.approx(43200, rel=0.01) and info.value.client_side
 
 
 def test_client_side_limiter_short_wait_is_announced(stub, no_sleep):
