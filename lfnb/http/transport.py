@@ -276,13 +276,13 @@ class Transport:
                               + ("" if idempotent else f": the write was probably applied. {_WRITE_HINT}."))
                 failure.may_have_applied = method not in ("GET", "HEAD", "OPTIONS")
                 raise failure
+            reached = reached or status >= 500   # a 4xx refused this attempt; an earlier one may have landed
             retry_after = _retry_after(resp.headers.get("Retry-After"))
             too_long = retry_after is not None and retry_after > self.max_retry_after
             if status in RETRY_STATUSES and attempt < retries and not too_long and (idempotent or status == 429):
                 attempt = self._retry(attempt, retry_after, f"{method} {shown}: HTTP {status}",
                                       wait_reason=_wait_reason(status, resource))
                 continue
-            reached = reached or status != 429
             error = self._api_error(resp, status, method, full, content, retry_after, resource,
                                     idempotent, too_long)
             error.may_have_applied = reached and method not in ("GET", "HEAD", "OPTIONS")

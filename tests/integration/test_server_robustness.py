@@ -80,3 +80,13 @@ def test_client_giving_up_during_slow_is_one_log_line(caplog):
     assert not any("Exception in ASGI application" in r.getMessage() or r.exc_info for r in lines)
     assert store.fetch("SELECT count(*) AS n FROM datasets")[0]["n"] == 0
     store.close()
+
+
+def test_the_clients_400_message_carries_the_servers_field_issues(server):
+    import lfnb
+
+    lf = lfnb.connect(server.base_url, server.public_key, server.secret_key)
+    with pytest.raises(lfnb.ApiError) as info:
+        lf.call("models_list", limit="abc")
+    assert str(info.value) == (f"GET {server.base_url}/api/public/models?limit=abc failed with HTTP 400: Invalid "
+                               "request data (limit: Invalid input: expected number, received NaN)")

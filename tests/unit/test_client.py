@@ -260,6 +260,17 @@ def test_idempotent_post_is_retried_and_remembers_it_may_have_been_applied(stub,
     assert type(info.value) is TransportError and info.value.may_have_applied
 
 
+def test_post_refused_with_4xx_was_not_applied_unless_an_earlier_attempt_may_have_been(stub, no_sleep):
+    stub([(400, {"message": "Invalid request data"}, {})])
+    with pytest.raises(ApiError) as info:
+        make(stub).request("POST", "/api/public/scores", json_body={"id": "s"}, idempotent=True)
+    assert not info.value.may_have_applied
+    stub([(500, {}, {}), (409, {"message": "exists"}, {})])
+    with pytest.raises(ApiError) as info:
+        make(stub).request("POST", "/api/public/scores", json_body={"id": "s"}, idempotent=True)
+    assert info.value.may_have_applied
+
+
 def test_post_that_never_reached_the_server_is_retried(no_sleep):
     t = Transport("http://127.0.0.1:9", "pk", "sk", max_retries=2)
     with pytest.raises(TransportError) as info:
