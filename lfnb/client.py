@@ -32,7 +32,7 @@ DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 
 def connect(base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None, *,
             timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None,
-            pool_size: int = 16) -> Client:
+            pool_size: int = 16, max_retry_after: float = 60.0) -> Client:
     """A :class:`Client` for one Langfuse project.
 
     Parameters
@@ -51,21 +51,28 @@ def connect(base_url: str | None = None, public_key: str | None = None, secret_k
         servers are not rate limited).
     pool_size : int
         HTTP connections kept open (at least the largest ``workers`` you use).
+    max_retry_after : float
+        Longest wait for a rate limit, seconds (default 60). A server ``Retry-After``
+        or a client-side limiter wait above it raises ``RateLimitError`` at once
+        (naming the limit, when it resets and what to do) instead of sleeping;
+        shorter waits are shown on the progress bar.
 
     Raises
     ------
     ConfigError
-        Keys or base URL missing or malformed.
+        Keys or base URL missing or malformed (a base URL ending in ``/api/public``
+        included), or a setting out of range (``timeout <= 0``, …).
     """
     return Client(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
-                  rate_limit=rate_limit, pool_size=pool_size)
+                  rate_limit=rate_limit, pool_size=pool_size, max_retry_after=max_retry_after)
 
 
 class Client(GenerationReads):
     """A connection to one Langfuse project (see :func:`connect` for the parameters)."""
 
     def __init__(self, base_url: str | None = None, public_key: str | None = None, secret_key: str | None = None,
-                 *, timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None, pool_size: int = 16):
+                 *, timeout: float = 60.0, max_retries: int = 5, rate_limit: Any = None, pool_size: int = 16,
+                 max_retry_after: float = 60.0):
         base_url = base_url or os.environ.get("LANGFUSE_BASE_URL") or os.environ.get("LANGFUSE_HOST") \
             or DEFAULT_BASE_URL
         public_key = public_key or os.environ.get("LANGFUSE_PUBLIC_KEY")
@@ -74,7 +81,8 @@ class Client(GenerationReads):
             raise ConfigError("No Langfuse keys: pass public_key= and secret_key= or set LANGFUSE_PUBLIC_KEY "
                               "and LANGFUSE_SECRET_KEY")
         super().__init__(Transport(base_url, public_key, secret_key, timeout=timeout, max_retries=max_retries,
-                                   pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit)))
+                                   pool_size=pool_size, rate_limiter=make_rate_limiter(rate_limit),
+                                   max_retry_after=max_retry_after))
         self._project: str | None = None
 
     # ------------------------------------------------------------------ basics
@@ -150,13 +158,17 @@ class Client(GenerationReads):
     # ------------------------------------------------------------------ writes
     def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
         """Post one score per row (``POST /api/public/scores``); see :func:`lfnb.reads.writes.create_scores`."""
+        from lfnb.reads.arguments import check_count
         from lfnb.reads.writes import create_scores
 
+        check_count("workers", workers, minimum=1)
         return create_scores(self._transport, df, workers=workers)
 
     def create_dataset_items(self, dataset_name: str, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
         """Post one dataset item per row; see :func:`lfnb.reads.writes.create_dataset_items`."""
+        from lfnb.reads.arguments import check_count
         from lfnb.reads.writes import create_dataset_items
 
+        check_count("workers", workers, minimum=1)
         return create_dataset_items(self._transport, dataset_name, df, workers=workers)
 

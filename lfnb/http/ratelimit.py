@@ -22,6 +22,7 @@ ingestion                        1000 / 60     20000 / 60    20000 / 60
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -61,13 +62,28 @@ class TokenBucket:
 
     def reserve(self) -> float:
         """Take one token; return how long the caller must wait before sending."""
+        return self.try_reserve(math.inf)[1]
+
+    def try_reserve(self, max_wait: float) -> tuple[bool, float]:
+        """Take one token unless the wait for it would exceed ``max_wait`` seconds.
+
+        Returns ``(taken, wait)``: when ``taken`` is False nothing was taken and
+        ``wait`` is how long the caller would have had to wait.
+        """
         with self._lock:
             now = self._clock()
             self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
-            self._tokens -= 1.0
             # A negative balance is a queue: each waiter owes its share of refill time.
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+            if wait > max_wait:
+                return False, wait
+            self._tokens -= 1.0
+            return True, wait
+
+    def describe(self) -> str:
+        """``"100 requests per day"``."""
+        return f"{self.limit} requests per {_period_text(self.period)}"
 
     def acquire(self) -> float:
         """Block until a request may be sent; return the seconds waited."""
@@ -91,8 +107,26 @@ class RateLimiter:
         bucket = self.buckets.get(resource)
         return bucket.acquire() if bucket is not None else 0.0
 
+    def try_reserve(self, resource: str, max_wait: float) -> tuple[bool, float]:
+        """One slot of ``resource`` unless it is more than ``max_wait`` s away (see :meth:`TokenBucket.try_reserve`).
+
+        The caller sleeps the returned wait itself (so it can say that it waits).
+        """
+        bucket = self.buckets.get(resource)
+        return bucket.try_reserve(max_wait) if bucket is not None else (True, 0.0)
+
+    def describe(self, resource: str) -> str:
+        """``"hobby: 100 requests per day"`` (empty when ``resource`` is not limited)."""
+        bucket = self.buckets.get(resource)
+        return f"{self.name}: {bucket.describe()}" if bucket is not None else ""
+
     def __repr__(self) -> str:
         return f"RateLimiter({self.name!r})"
+
+
+def _period_text(seconds: float) -> str:
+    named = {86400.0: "day", 3600.0: "hour", 60.0: "minute"}
+    return named.get(float(seconds), f"{seconds:g} s")
 
 
 def make_rate_limiter(spec: str | Mapping[str, tuple[int, float]] | RateLimiter | None) -> RateLimiter | None:

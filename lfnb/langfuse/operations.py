@@ -31,7 +31,7 @@ from urllib.parse import quote
 from lfnb.errors import ConfigError
 from lfnb.langfuse.ratelimits import resource_of
 
-__all__ = ["Operation", "OPERATIONS", "get_operation", "operations_frame", "build_request"]
+__all__ = ["Operation", "OPERATIONS", "UPSERTS_BY_ID", "get_operation", "operations_frame", "build_request"]
 
 _CATALOGUE = """\
 annotation_queues_list_queues|GET|/api/public/annotation-queues|page limit|-|page|both|-
@@ -168,6 +168,12 @@ def _parse(text: str) -> dict[str, Operation]:
 
 
 OPERATIONS: dict[str, Operation] = _parse(_CATALOGUE)
+
+#: POSTs that Langfuse upserts on the body's ``id`` (``id: body.id || randomUUID()`` in
+#: web/src/pages/api/public/scores/index.ts; dataset items by id): with an id, sending one
+#: twice stores it once, so the client may retry it after a lost answer. Every other POST
+#: (comments, models, dataset run items, …) creates a new row each time it arrives.
+UPSERTS_BY_ID = frozenset({"score_create", "dataset_items_create"})
 
 
 def get_operation(name: str) -> Operation:

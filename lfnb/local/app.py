@@ -4,7 +4,8 @@ What happens to a request, in order (the order Langfuse's own middleware uses wh
 matters, e.g. the events_only refusal comes before authentication):
 
 1. ``latency_ms`` delay (emulates a remote server; the benchmark uses 100 ms);
-2. fault injection (:mod:`lfnb.local.faults`), never on ``/api/public/health``;
+2. fault injection (:mod:`lfnb.local.faults`), never on ``/api/public/health`` (``lost``
+   runs steps 3-8 and then drops the connection instead of answering);
 3. routing (:mod:`lfnb.local.routes`): unknown path → 404 JSON, known path with another
    method → 405 JSON;
 4. generation ``v4``: deprecated v1 reads → 404 with Langfuse's events_only message;
@@ -16,7 +17,10 @@ matters, e.g. the events_only refusal comes before authentication):
 8. the handler (sync handlers in Starlette's thread pool), or 501 naming the operation.
 
 Every answer is JSON, including errors: an exception escaping a handler is logged and
-becomes 500 ``{"message", "error": "InternalServerError"}``.
+becomes 500 ``{"message", "error": "InternalServerError"}``; a body that is not JSON (also
+one nested too deeply to parse) is 400 "Invalid JSON in request body", and numbers JavaScript
+cannot hold (``1e400``, a 400-digit integer) are 400 "Invalid request data", as zod answers
+for ``Infinity``. A client that disconnects before its body arrived is logged in one line.
 
 Difference from Langfuse, on purpose: a wrong public key is refused even with the right
 secret key (Langfuse looks keys up by the secret's hash only).
@@ -39,7 +43,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -142,7 +146,16 @@ class LocalApi:
                 return json_response(status, body, headers)
             if fault == "slow":
                 await asyncio.sleep(self.faults.slow_ms / 1000)
-        response = await self._dispatch(request, method, path, fault, extra)
+        try:
+            response = await self._dispatch(request, method, path, fault, extra)
+        except ClientDisconnect:
+            # The client gave up (e.g. its timeout during a ``slow`` fault) before its body
+            # arrived: nothing was applied and there is nobody to answer. One line, no traceback.
+            log.info("client disconnected before its request body arrived: %s %s (fault %s); not applied",
+                     method, path, fault or "none")
+            return Response(status_code=499)
+        if fault == "lost":
+            return await _drop(request)   # applied above; the answer never leaves
         if fault == "slow":
             response.headers["X-Lfnb-Fault"] = "slow"
         return response
@@ -194,8 +207,13 @@ class LocalApi:
                 body = raw_body        # e.g. OTLP protobuf: the handler decides what it accepts
             elif raw_body.strip():
                 try:
-                    body = json.loads(raw_body)
-                except ValueError:
+                    body = json.loads(raw_body, parse_int=_js_int, parse_float=_js_float,
+                                      parse_constant=_no_constant)
+                except _OutOfRange as exc:
+                    return json_response(400, {"message": "Invalid request data", "error": [{
+                        "code": "invalid_type", "expected": "number", "received": "Infinity", "path": [],
+                        "message": f"Invalid input: expected number, received Infinity ({exc})"}]})
+                except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                     return json_response(400, {"message": "Invalid JSON in request body",
                                                "error": "InvalidRequestError"})
         req = ApiRequest(method=method, path=path, path_params=params, query=query, body=body,
@@ -247,6 +265,35 @@ class LocalApi:
         if result is None:
             return Response(status_code=204)
         return json_response(200, result)
+
+
+class _OutOfRange(ValueError):
+    """A JSON number beyond a double (JavaScript's JSON.parse makes it Infinity)."""
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _js_int(text: str) -> int | float:
+    """An integer as JavaScript reads it: beyond 2**53 a double, beyond a double an error."""
+    value = int(text)
+    if abs(value) <= _MAX_SAFE_INTEGER:
+        return value
+    as_float = float(text)   # float() of a huge digit string is inf, never an OverflowError
+    if not math.isfinite(as_float):
+        raise _OutOfRange(f"{text[:20]}… has {len(text.lstrip('-'))} digits")
+    return as_float
+
+
+def _js_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(f"{text[:40]} is beyond a double")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")   # NaN, Infinity: JSON.parse refuses them too
 
 
 def _last(query: list[tuple[str, str]], name: str) -> str | None:

@@ -4,7 +4,7 @@ Grammar of a spec (comma-separated ``name=value`` items, spaces ignored)::
 
     spec     := item ("," item)*
     item     := kind "=" probability | option "=" number
-    kind     := 429 | 500 | 502 | 503 | 524 | drop | slow | empty | short
+    kind     := 429 | 500 | 502 | 503 | 524 | drop | slow | empty | short | lost
     option   := seed | retry_after | slow_ms
 
     e.g. "429=0.05,500=0.02,502=0.01,503=0.01,524=0.01,drop=0.01,slow=0.02,empty=0.05,short=0.05,seed=7"
@@ -15,7 +15,12 @@ Grammar of a spec (comma-separated ``name=value`` items, spaces ignored)::
 * ``500``/``502``/``503``/``524`` answer that status with a JSON body;
 * ``drop`` closes the connection without sending any response (the client sees a connection
   error, e.g. requests' ``RemoteDisconnected``);
-* ``slow`` delays the real answer by ``slow_ms`` (default 1000 ms);
+* ``slow`` delays the real answer by ``slow_ms`` (default 1000 ms); a client that gives up
+  meanwhile (its timeout) is logged in one line, and a write it sent is not applied;
+* ``lost`` handles the request normally — a write **is applied** — then closes the connection
+  without sending the answer: the client cannot tell it from ``drop`` (where nothing was
+  applied). It models a reply lost on the way back, the case a client must not retry into a
+  duplicate;
 * ``empty``/``short`` apply to cursor-paginated reads only (v2 observations, v3 scores):
   ``short`` serves the page with a smaller ``limit`` (1 … limit-1), so the handler itself
   computes the cursor after the last row it returned; ``empty`` serves zero rows with a
@@ -38,7 +43,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("429", "500", "502", "503", "524", "drop", "slow", "empty", "short")
+# New kinds go at the end: the draw walks KINDS in order, so old specs keep their fault sequence.
+KINDS = ("429", "500", "502", "503", "524", "drop", "slow", "empty", "short", "lost")
 OPTIONS = {"seed": int, "retry_after": float, "slow_ms": float}
 ERROR_BODIES = {
     "500": {"message": "Internal Server Error", "error": "InternalServerError"},

@@ -4,6 +4,8 @@ Langfuse Cloud allows few metric queries (Hobby: 100 v2 queries a day), so a
 notebook re-run should not spend them again. An entry is keyed by base URL,
 project id, API version and the normalised query JSON (sorted keys); it holds
 only the ``data`` rows and the key parts (never credentials) as one JSON file.
+Query results are private: the directory is created ``0700`` and each file ``0600``,
+whatever the umask.
 """
 
 from __future__ import annotations
@@ -69,13 +71,17 @@ class MetricsCache:
 
     def put(self, base_url: str, project_id: str | None, query: dict, version: str, data: list[dict]) -> Path:
         """Store rows; written to a temporary file first so readers never see half an entry."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask (and ignored when it exists)
         key = self.key(base_url, project_id, query, version)
         entry: dict[str, Any] = {"created": time.time(), "base_url": base_url.rstrip("/"),
                                  "project_id": project_id, "version": version, "query": query, "data": data}
         path = self._path(key)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(json.dumps(entry, ensure_ascii=False))
         tmp.replace(path)
         return path
 

@@ -14,8 +14,10 @@ from typing import Any
 import pandas as pd
 
 from lfnb.frames.builder import FrameBuilder
-from lfnb.frames.columns import SPECS, document_columns, observation_columns
-from lfnb.langfuse.timestamps import iso, to_utc, utc_now
+from lfnb.frames.columns import OBSERVATION_GROUPS, SPECS, document_columns, observation_columns
+from lfnb.langfuse.enums import OBSERVATION_LEVELS, OBSERVATION_TYPES, SCORE_DATA_TYPES, SCORE_SOURCES
+from lfnb.langfuse.timestamps import iso, utc_now
+from lfnb.reads.arguments import check_choice, check_fields, check_read, no_rows, time_range
 from lfnb.reads.lists import ListReads, as_list, filter_json
 from lfnb.reads.progress import Progress
 from lfnb.reads.windows import dedupe, read_into, read_windows
@@ -25,12 +27,6 @@ __all__ = ["GenerationReads"]
 CURSOR_LIMIT = 1000     # v2 observations: max 1000
 SCORES_V3_LIMIT = 100   # v3 scores: max 100
 PAGE_LIMIT = 100        # v1 endpoints: max 100
-
-
-def _fields(fields: str | Sequence[str]) -> tuple[str, ...]:
-    if isinstance(fields, str):
-        return tuple(f.strip() for f in fields.split(",") if f.strip())
-    return tuple(fields)
 
 
 def _observations_v2(records: list) -> list:
@@ -139,9 +135,14 @@ class GenerationReads(ListReads):
         values serialised as JSON text (v2 returns raw text); metadata is not
         truncated (v2 truncates values to 200 characters).
         """
-        groups = _fields(fields)
+        groups = check_fields(fields, tuple(OBSERVATION_GROUPS))
+        check_choice("type", type, OBSERVATION_TYPES)
+        check_choice("level", level, OBSERVATION_LEVELS)
+        check_read(limit=limit, max_rows=max_rows, workers=workers)
         columns = observation_columns(groups)
-        start, end = to_utc(from_time, "from_time"), to_utc(to_time, "to_time")
+        start, end = time_range(from_time, to_time)
+        if max_rows == 0:
+            return no_rows(max_rows, columns)
         v4 = self.generation == "v4"
         target = "observations_v2" if v4 else "observations_v1"
         filter_text = filter_json(filter, target)
@@ -188,6 +189,10 @@ class GenerationReads(ListReads):
         applies to observation start times. ``max_rows`` counts traces. On v3 servers
         the rows come from ``GET /api/public/traces`` (``timestamp`` is the trace's).
         """
+        check_read(max_rows=max_rows, workers=workers)
+        time_range(from_time, to_time)
+        if max_rows == 0:
+            return no_rows(max_rows, SPECS["traces"])
         if self.generation == "v4":
             filt = None
             if name is not None:
@@ -196,7 +201,7 @@ class GenerationReads(ListReads):
                                          filter=filt, user_id=user_id, session_id=session_id,
                                          environment=environment, workers=workers, progress=progress)
             return _head(_traces_from_observations(obs), max_rows)
-        start, end = to_utc(from_time, "from_time"), to_utc(to_time, "to_time")
+        start, end = time_range(from_time, to_time)
         return self._read_list("trace_list", "traces",
                                {"fromTimestamp": iso(start) if start is not None else None,
                                 "toTimestamp": iso(end) if end is not None else None,
@@ -214,13 +219,17 @@ class GenerationReads(ListReads):
         window applies to observation start times); on v3 servers they come from
         ``GET /api/public/sessions`` (``createdAt`` is the session's own).
         """
+        check_read(max_rows=max_rows, workers=workers)
+        time_range(from_time, to_time)
+        if max_rows == 0:
+            return no_rows(max_rows, SPECS["sessions"])
         if self.generation == "v4":
             obs = self.read_observations(from_time, to_time=to_time, fields=("core", "basic"), environment=environment,
                                          filter=[{"type": "null", "column": "sessionId", "operator": "is not null",
                                                   "value": ""}],
                                          workers=workers, progress=progress)
             return _head(_sessions_from_observations(obs), max_rows)
-        start, end = to_utc(from_time, "from_time"), to_utc(to_time, "to_time")
+        start, end = time_range(from_time, to_time)
         return self._read_list("sessions_list", "sessions",
                                {"fromTimestamp": iso(start) if start is not None else None,
                                 "toTimestamp": iso(end) if end is not None else None,
@@ -241,7 +250,12 @@ class GenerationReads(ListReads):
         categorical scores a numeric mapping); boolean scores get ``value`` 0/1 and
         ``stringValue`` "True"/"False" as on v2. v3 servers: ``GET /api/public/v2/scores``.
         """
-        start, end = to_utc(from_time, "from_time"), to_utc(to_time, "to_time")
+        check_read(max_rows=max_rows, workers=workers)
+        check_choice("data_type", data_type, SCORE_DATA_TYPES)
+        check_choice("source", source, SCORE_SOURCES)
+        start, end = time_range(from_time, to_time)
+        if max_rows == 0:
+            return no_rows(max_rows, SPECS["scores"])
         params: dict[str, Any] = {
             "fromTimestamp": iso(start) if start is not None else None,
             "toTimestamp": iso(end) if end is not None else None,

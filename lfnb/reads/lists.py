@@ -15,7 +15,9 @@ from lfnb.errors import ConfigError
 from lfnb.filters import validate_filters
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import document_columns, spec
-from lfnb.langfuse.timestamps import iso, to_utc
+from lfnb.langfuse.enums import ANNOTATION_QUEUE_STATUSES, COMMENT_OBJECT_TYPES
+from lfnb.langfuse.timestamps import iso
+from lfnb.reads.arguments import check_choice, check_read, no_rows, time_range
 from lfnb.reads.progress import Progress
 from lfnb.reads.session import Session
 from lfnb.reads.windows import dedupe, read_into
@@ -72,8 +74,11 @@ class ListReads(Session):
                    progress: bool | None = None, transform: Callable[[list], list] | None = None
                    ) -> pd.DataFrame:
         """Every row of a paginated (or plain ``{data: [...]}``) operation as a typed frame."""
+        check_read(limit=limit, max_rows=max_rows, workers=workers)
         op, fetch, params = self._operation(operation, params)
         cols = spec(columns) if isinstance(columns, str) else columns
+        if max_rows == 0:
+            return no_rows(max_rows, cols)
         builder = FrameBuilder(cols)
         with Progress(progress, op.name, self._transport) as bar:
             if op.paging == "none":
@@ -125,7 +130,7 @@ class ListReads(Session):
                      from_updated_at: Any = None, to_updated_at: Any = None, max_rows: int | None = None,
                      progress: bool | None = None) -> pd.DataFrame:
         """Prompt metadata, one row per prompt name (``GET /api/public/v2/prompts``)."""
-        f, t = to_utc(from_updated_at, "from_updated_at"), to_utc(to_updated_at, "to_updated_at")
+        f, t = time_range(from_updated_at, to_updated_at, ("from_updated_at", "to_updated_at"))
         return self._read_list("prompts_list", "prompts",
                                {"name": name, "label": label, "tag": tag,
                                 "fromUpdatedAt": iso(f) if f is not None else None,
@@ -140,6 +145,7 @@ class ListReads(Session):
                       author_user_id: str | None = None, max_rows: int | None = None, workers: int = 1,
                       progress: bool | None = None) -> pd.DataFrame:
         """Comments (``GET /api/public/comments``), optionally of one object type / object."""
+        check_choice("object_type", object_type, COMMENT_OBJECT_TYPES)
         return self._read_list("comments_get", "comments",
                                {"objectType": object_type, "objectId": object_id, "authorUserId": author_user_id},
                                max_rows=max_rows, workers=workers, progress=progress)
@@ -152,6 +158,7 @@ class ListReads(Session):
     def read_annotation_queue_items(self, queue_id: str, *, status: str | None = None,
                                     max_rows: int | None = None, progress: bool | None = None) -> pd.DataFrame:
         """Items of one annotation queue (``GET /api/public/annotation-queues/{queueId}/items``)."""
+        check_choice("status", status, ANNOTATION_QUEUE_STATUSES)
         return self._read_list("annotation_queues_list_queue_items", "annotation_queue_items",
                                {"queueId": queue_id, "status": status}, max_rows=max_rows, progress=progress)
 

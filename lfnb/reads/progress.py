@@ -57,6 +57,10 @@ class Progress:
                 tqdm = None
             if tqdm is not None:
                 self._bar = tqdm(total=total, desc=desc, unit=" rows", leave=True)
+        # While open, the bar says when the transport sleeps for a rate limit (it never waits silently).
+        self.waits: list[tuple[float, str]] = []
+        if hasattr(transport, "add_wait_listener"):
+            transport.add_wait_listener(self.waiting)
 
     @property
     def retries(self) -> int:
@@ -70,7 +74,16 @@ class Progress:
                 self._bar.update(rows)
                 self._bar.set_postfix(pages=self.pages, retries=self.retries, refresh=False)
 
+    def waiting(self, seconds: float, reason: str) -> None:
+        """Wait listener: show ``waiting N s for the rate limit (resource)`` until the next page."""
+        with self._lock:
+            self.waits.append((seconds, reason))
+            if self._bar is not None:
+                self._bar.set_postfix_str(f"waiting {seconds:.0f} s for {reason}", refresh=True)
+
     def close(self) -> None:
+        if hasattr(self._transport, "remove_wait_listener"):
+            self._transport.remove_wait_listener(self.waiting)
         with self._lock:
             if self._bar is not None:
                 self._bar.set_postfix(pages=self.pages, retries=self.retries, refresh=True)

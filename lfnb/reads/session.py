@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from lfnb.errors import NotFoundError
+from lfnb.errors import ApiError, ConfigError, NotFoundError
 from lfnb.http.transport import Transport
-from lfnb.langfuse.operations import Operation, build_request
+from lfnb.langfuse.operations import UPSERTS_BY_ID, Operation, build_request
 
 __all__ = ["Session"]
 
@@ -28,16 +28,16 @@ class Session:
 
     @property
     def generation(self) -> str:
-        """``"v4"`` or ``"v3"``: probed once with ``GET /api/public/v2/observations?limit=1`` (404 → v3)."""
+        """``"v4"`` or ``"v3"``: probed once with ``GET /api/public/v2/observations?limit=1`` (404 → v3).
+
+        A 404 counts as v3 only when ``GET /api/public/health`` answers like Langfuse;
+        otherwise (or when the probe's answer is not a Langfuse page) ``ConfigError``:
+        the base URL does not point at a Langfuse server.
+        """
         if self._generation is None:
             with self._generation_lock:
                 if self._generation is None:
-                    try:
-                        self._transport.request("GET", "/api/public/v2/observations",
-                                                params={"limit": 1, "fields": "core"})
-                        self._generation = "v4"
-                    except NotFoundError:
-                        self._generation = "v3"
+                    self._generation = _detect_generation(self._transport)
         return self._generation
 
     def call(self, name: str, **params: Any) -> Any:
@@ -51,10 +51,18 @@ class Session:
         ------
         ConfigError
             Unknown operation, unknown parameter (the message lists the valid
-            ones) or a missing required parameter — before any request.
+            ones), a missing required parameter or a body that is not JSON — before any request.
+        UnconfirmedWriteError, ServerError
+            A write whose answer was lost (or a 5xx): it may have been applied and was not
+            retried, unless it upserts on an ``id`` the body carries (``UPSERTS_BY_ID``).
         """
+        if not isinstance(name, str):
+            raise ConfigError(f"call() needs an operation name such as 'trace_list', got {name!r}; "
+                              f"lf.operations() lists them")
         op, path, query, body = build_request(name, params)
-        return self._transport.request(op.method, path, params=query or None, json_body=body)
+        upsert = op.name in UPSERTS_BY_ID and isinstance(body, dict) and bool(body.get("id"))
+        return self._transport.request(op.method, path, params=query or None, json_body=body,
+                                       idempotent=True if upsert else None)
 
     def _operation(self, name: str, params: dict | None = None
                    ) -> tuple[Operation, Callable[[dict], Any], dict[str, Any]]:
@@ -69,3 +77,28 @@ class Session:
             return transport.request(op.method, path, params=q)
 
         return op, fetch, query
+
+
+def _detect_generation(transport: Transport) -> str:
+    probe = "/api/public/v2/observations"
+    try:
+        page = transport.request("GET", probe, params={"limit": 1, "fields": "core"})
+    except NotFoundError as exc:
+        try:
+            health = transport.request("GET", "/api/public/health")
+        except ApiError as health_exc:
+            health, answer = None, f"HTTP {health_exc.status}"
+        else:
+            answer = "a body that is not Langfuse's health answer"
+        if isinstance(health, dict) and "status" in health:
+            return "v3"
+        raise ConfigError(
+            f"{transport.base_url} does not look like a Langfuse server: GET {exc.url} answered HTTP 404 and "
+            f"GET {transport.base_url}/api/public/health answered {answer}. base_url must be the root of a "
+            f"Langfuse server, e.g. https://cloud.langfuse.com") from None
+    if not (isinstance(page, dict) and isinstance(page.get("data"), list)):
+        raise ConfigError(
+            f"{transport.base_url} does not look like a Langfuse server: GET {transport.base_url}{probe}?limit=1"
+            f"&fields=core answered HTTP 200 without a data list. base_url must be the root of a Langfuse "
+            f"server, e.g. https://cloud.langfuse.com")
+    return "v4"

@@ -38,8 +38,9 @@ def test_create_scores_reports_every_row(lf, own_server):
     }, index=[10, 11, 12, 13])
     result = lf.create_scores(df)
     assert list(result.index) == [10, 11, 12, 13]
-    assert list(result.columns) == ["id", "written", "error"]
+    assert list(result.columns) == ["id", "written", "outcome", "error"]
     assert result["written"].tolist() == [True, False, False, True]
+    assert result["outcome"].tolist() == ["written", "not written", "not written", "written"]
     assert result.loc[11, "error"] == "a score needs one of traceId, sessionId, observationId, datasetRunId"
     assert result.loc[12, "error"] == "missing required field(s): name"
     assert own_server.store.count("scores") == before + 2

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 
-from lfnb.errors import ApiError
+from lfnb.errors import ApiError, ServerError, TransportError
 from lfnb.reads.writes import create_dataset_items, create_scores
 
 
@@ -14,11 +16,19 @@ class Recorder:
         self.bodies = []
         self.fail_names = set(fail_names)
 
-    def request(self, method, path, *, json_body=None, **kw):
-        assert method == "POST"
+    def request(self, method, path, *, json_body=None, idempotent=None, **kw):
+        assert method == "POST" and idempotent is True  # the body carries an id the server upserts on
         self.bodies.append((path, json_body))
         if json_body.get("name") in self.fail_names:
             raise ApiError(400, method, path, '{"message": "Invalid request data"}')
+        if json_body.get("name") == "lost":
+            err = TransportError("POST /api/public/scores got no answer from http://x after 6 attempts (ConnectionError)")
+            err.may_have_applied = True
+            raise err
+        if json_body.get("name") == "5xx":
+            err = ServerError(500, method, path, '{"message": "Internal Server Error"}')
+            err.may_have_applied = True
+            raise err
         return {"id": json_body["id"]}
 
 
@@ -58,3 +68,32 @@ def test_dataset_items_carry_the_dataset_name_and_keep_given_ids():
     assert [b["datasetName"] for _, b in t.bodies] == ["golden", "golden"]
     assert t.bodies[0][1]["id"] == "item-1" and "expectedOutput" not in t.bodies[0][1]
     assert str(result["written"].dtype) == "boolean" and str(result["id"].dtype) == "str"
+
+
+def test_unconfirmed_rows_say_may_have_been_written_and_keep_their_id():
+    t = Recorder(fail_names={"bad"})
+    df = pd.DataFrame({"traceId": ["t1"] * 4, "name": ["ok", "lost", "5xx", "bad"], "value": [1.0] * 4})
+    result = create_scores(t, df, workers=1)
+    assert result["outcome"].tolist() == ["written", "may have been written", "may have been written", "not written"]
+    assert result["written"].tolist() == [True, pd.NA, pd.NA, False]
+    ids = [b["id"] for _, b in t.bodies]
+    assert result["id"].tolist() == ids
+    assert result.loc[1, "error"] == (
+        f"may have been written (no confirmation came back; re-send it with id {ids[1]} to upsert, not duplicate): "
+        "POST /api/public/scores got no answer from http://x after 6 attempts (ConnectionError)")
+    assert result.loc[2, "error"].endswith("POST /api/public/scores failed with HTTP 500: Internal Server Error")
+
+
+def test_nested_numpy_timestamp_decimal_are_converted_and_non_finite_is_a_row_error():
+    t = Recorder()
+    df = pd.DataFrame({"traceId": ["t1", "t2", "t3"], "name": ["a", "b", "c"], "value": [1.0, float("inf"), 2.0],
+                       "metadata": [{"n": np.int64(3), "at": pd.Timestamp("2026-11-01", tz="UTC"),
+                                     "price": Decimal("1.50"), "xs": (np.float32(0.5),), "deep": {"k": [np.bool_(True)]}},
+                                    None, {"x": float("nan")}]})
+    result = create_scores(t, df, workers=1)
+    assert result["outcome"].tolist() == ["written", "not written", "not written"]
+    assert t.bodies[0][1]["metadata"] == {"n": 3, "at": "2026-11-01T00:00:00+00:00", "price": 1.5, "xs": [0.5],
+                                          "deep": {"k": [True]}}
+    assert result.loc[1, "error"] == "row is not JSON-serialisable: $.value is inf (JSON has no NaN or infinity)"
+    assert result.loc[2, "error"] == "row is not JSON-serialisable: $.metadata.x is nan (JSON has no NaN or infinity)"
+    assert len(t.bodies) == 1

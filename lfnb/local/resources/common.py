@@ -97,6 +97,9 @@ def datetime_param(req: ApiRequest, name: str, issues: list[dict]) -> datetime |
     return value
 
 
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def int_param(req: ApiRequest, name: str, issues: list[dict], *, default: int | None,
               minimum: int | None = None, maximum: int | None = None,
               positive: bool = False) -> int | None:
@@ -113,7 +116,8 @@ def int_param(req: ApiRequest, name: str, issues: list[dict], *, default: int | 
         issues.append(issue("invalid_type", [name], "Invalid input: expected number, received NaN",
                             expected="number", received="NaN"))
         return default
-    if not number.is_integer() or math.isinf(number):
+    # zod 4's int() is a safe integer: |n| <= 2**53 - 1 (a page of 1e20 would overflow DuckDB's OFFSET)
+    if not number.is_integer() or math.isinf(number) or abs(number) > _MAX_SAFE_INTEGER:
         issues.append(issue("invalid_type", [name], "Invalid input: expected int, received number",
                             expected="int", format="safeint"))
         return default

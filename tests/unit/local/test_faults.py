@@ -115,3 +115,13 @@ def test_equivalent_cursor_base64url_without_padding():
 def test_equivalent_cursor_rejects_non_json():
     assert equivalent_cursor("not base64!", urlsafe=False) is None
     assert equivalent_cursor(base64.b64encode(b"\xff\xfe").decode(), urlsafe=False) is None
+
+
+def test_lost_is_a_kind_and_keeps_old_sequences():
+    assert FaultPlan.parse("lost=0.3").probabilities == {"lost": 0.3}
+    old = FaultPlan.parse(FULL)
+    with_lost = FaultPlan.parse(FULL + ",lost=0.1")
+    # a new kind walks after the old ones: every fault an old spec drew is drawn again
+    pairs = [(old.draw()[0], with_lost.draw()[0]) for _ in range(2000)]
+    assert all(b == a for a, b in pairs if a is not None)
+    assert any(b == "lost" for a, b in pairs if a is None)
