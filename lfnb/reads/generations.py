@@ -248,7 +248,9 @@ class GenerationReads(ListReads):
         ``traceId``/``observationId``/``sessionId``/``datasetRunId``; categorical,
         text and correction scores have ``stringValue`` and NA ``value`` (v2 gives
         categorical scores a numeric mapping); boolean scores get ``value`` 0/1 and
-        ``stringValue`` "True"/"False" as on v2. v3 servers: ``GET /api/public/v2/scores``.
+        ``stringValue`` "True"/"False" as on v2; ``workers > 1`` reads time windows in
+        parallel as :meth:`read_observations` does. v3 servers: ``GET /api/public/v2/scores``
+        (``workers > 1``: pages 2..N in parallel).
         """
         start, end = to_utc(from_time, "from_time"), to_utc(to_time, "to_time")
         params: dict[str, Any] = {
@@ -260,6 +262,22 @@ class GenerationReads(ListReads):
         envs = as_list(environment)
         if self.generation == "v4":
             params.update(fields="details,subject,annotation", environment=",".join(envs) if envs else None)
+            workers = max(1, min(int(workers), self._transport.pool_size))
+            if workers > 1 and max_rows is None:
+                # v3 scores are a cursor chain sorted by timestamp: parallel windows as for observations.
+                op, _, query = self._operation("scores_v3_get_many", params)
+                transport = self._transport
+
+                def fetch(q: dict, max_retries: int | None = None) -> Any:
+                    return transport.request(op.method, op.path, params=q, max_retries=max_retries)
+
+                with Progress(progress, op.name, transport) as bar:
+                    return read_windows(fetch, SPECS["scores"], start=start, end=end or utc_now(),
+                                        params={k: v for k, v in query.items() if k not in ("fromTimestamp",
+                                                                                            "toTimestamp")},
+                                        limit=SCORES_V3_LIMIT, workers=workers, from_key="fromTimestamp",
+                                        to_key="toTimestamp", time_key="timestamp", on_page=bar.page,
+                                        transform=_scores_v3)
             return self._read_list("scores_v3_get_many", "scores", params, limit=SCORES_V3_LIMIT,
                                    max_rows=max_rows, progress=progress, transform=_scores_v3)
         params["environment"] = envs

@@ -4,22 +4,26 @@ A cursor chain is sequential by nature, so :func:`read_windows` reads
 ``[from_time, to_time)`` as several chains over disjoint start-time windows. The
 windows follow the data, not the calendar: the read starts as *one* chain (its first
 page says whether there is more than a page at all); whenever a worker is idle it
-takes the unread lower half of the window with the most rows estimated left (the
-window's own rows/second times the span it has not read yet), and the owner of that
+takes the unread lower half of the window with the most rows estimated left, and
+the owner of that
 window continues its cursor with the raised lower bound (filters are re-sent with
 every page; the cursor only encodes a position). An empty half ends after one
 request, so "all time" (``from_time="2000-01-01"``) converges on where the rows are
 in a few rounds. A window is split only when it is estimated to hold at least
-:data:`MIN_SPLIT_PAGES` pages, and there are never more windows than pages that
-brought rows plus one, so a read makes few more requests than a sequential walk
-(one partial or empty page per window) and a small read stays one chain.
+:data:`MIN_SPLIT_PAGES` more pages (its density times its unread span, capped by the
+rows it has read since it last gave a part away), and there are at most ``workers``
+windows plus one per 8 pages read, so a read makes few more requests than a
+sequential walk (one partial or empty page per window) and a small read stays one
+chain. The owner keeps at most :data:`REACH` times the span it has read, so on "all
+time" the lower part starts near the rows.
 
-Each chain fetches its next page while it converts the current one (one-page
-prefetch). Windows partition the range with half-open bounds on whole
-milliseconds (the cursor's precision), concatenate latest first (the server's
-``startTime DESC``) and so keep the server's order; only a page that was in flight
-while its window's lower bound was raised can hold rows of the new lower window,
-and only then are ids de-duplicated (first copy wins, which keeps the order).
+With one worker the chain fetches its next page while it converts the current one
+(one-page prefetch); with several, the other chains keep the connections busy.
+Windows partition the range with half-open bounds on whole milliseconds (the
+cursor's precision), concatenate latest first (the server's ``startTime DESC``) and
+so keep the server's order; only a page that was in flight while its window's lower
+bound was raised can hold rows of the new lower window, and only then are ids
+de-duplicated (first copy wins, which keeps the order).
 
 Failures: a 504/524 (the *query* timed out, not the network) splits the failing
 window in two and the halves retry with a budget of :data:`SPLIT_RETRIES` instead of
@@ -51,6 +55,8 @@ log = logging.getLogger("lfnb.reads.windows")
 MIN_SPLIT_PAGES = 2
 #: retries of each half of a window split after a 504/524 (the split is the retry)
 SPLIT_RETRIES = 1
+#: an idle worker leaves the window it splits at most this many times the span that window has read
+REACH = 16
 #: 504/524 splits of one window at most, before the error is raised
 MAX_SPLIT_DEPTH = 6
 _MS = pd.Timedelta(milliseconds=1)
@@ -78,6 +84,7 @@ class _Window:
         self.pos: pd.Timestamp | None = None  # start time (whole ms) of the last row read
         self.top: pd.Timestamp | None = None  # start time of the first row read
         self.rows = 0
+        self.credit = 0.0                     # rows read, halved by each split (see estimate)
         self.density = density                # rows per second, inherited until the window has its own
         self.retries = retries
         self.depth = depth
@@ -98,13 +105,16 @@ class _Window:
             return 0.0
         lo, upper = self.remaining()
         span = (upper - (lo if lo is not None else _EPOCH)).total_seconds()
-        return max(span, 0.0) * self.density
+        # ... and never more than it has read since it last gave a part away: the rows may
+        # stop anywhere below, and a chain that keeps reading keeps proving there are more.
+        return min(max(span, 0.0) * self.density, self.credit)
 
 
 class _Engine:
-    def __init__(self, fetch, columns, *, start, end, params, limit, workers, from_key, to_key, on_page, transform):
+    def __init__(self, fetch, columns, *, start, end, params, limit, workers, from_key, to_key, time_key, on_page,
+                 transform):
         self.fetch, self.columns, self.params, self.limit = fetch, columns, params, limit
-        self.workers, self.from_key, self.to_key = workers, from_key, to_key
+        self.workers, self.from_key, self.to_key, self.time_key = workers, from_key, to_key, time_key
         self.on_page, self.transform = on_page, transform
         self.cond = threading.Condition()
         self.windows = [_Window(start, end, columns, None)]
@@ -134,9 +144,9 @@ class _Engine:
                 self.cond.wait()
 
     def _steal(self) -> _Window | None:
-        # At most one window more than the pages that brought rows so far: a split costs one
-        # request more than a sequential walk (the window's last, partial or empty, page).
-        if len(self.windows) > self.pages:
+        # Each window costs one request more than a sequential walk (its last, partial or
+        # empty, page): ``workers`` windows to start with, then one more per 8 pages read.
+        if len(self.windows) >= self.workers + self.pages // 8:
             return None
         victim = max((w for w in self.windows if not w.done), key=_Window.estimate, default=None)
         if victim is None or victim.estimate() < MIN_SPLIT_PAGES * self.limit:
@@ -147,13 +157,20 @@ class _Engine:
         """Give away the lower half of ``w``'s unread span as a new window (caller holds the lock)."""
         lo, upper = w.remaining()
         base = lo if lo is not None else _EPOCH
-        mid = (base + (upper - base) / 2).floor("ms")
+        half = (upper - base) / 2
+        if w.top is not None and w.pos is not None:
+            # The owner keeps at most REACH times the span it has read: when the range
+            # reaches far below the data ("all time"), the lower part then starts close to
+            # the rows instead of being halved down to them one empty window at a time.
+            half = min(half, max(w.top - w.pos, _MS) * REACH)
+        mid = (upper - half).floor("ms")
         if mid <= base or mid > upper:
             return None
         lower = _Window(lo, mid, self.columns, w.density, retries=retries, depth=w.depth + 1)
         if w.in_flight and w.pos is not None:
             self.overlap = True  # the page in flight was asked with the old lower bound
         w.lo = mid
+        w.credit /= 2
         self.windows.append(lower)
         log.debug("window split at %s", iso(mid))
         return lower
@@ -202,10 +219,10 @@ class _Engine:
                 w.in_flight = False
                 if data:
                     self.pages += 1
-                    last = _start_ms(data[-1])
+                    last = _ms_of(data[-1], self.time_key)
                     if w.top is None:
-                        w.top = _start_ms(data[0])
-                    w.pos, w.rows = last, w.rows + len(data)
+                        w.top = _ms_of(data[0], self.time_key)
+                    w.pos, w.rows, w.credit = last, w.rows + len(data), w.credit + len(data)
                     seconds = (w.top - last).total_seconds()
                     if w.rows >= self.limit or seconds > 0:
                         w.density = w.rows / max(seconds, 0.001)
@@ -254,10 +271,15 @@ class _Engine:
 
     def run(self) -> pd.DataFrame:
         if self.workers <= 1:
-            self._worker(_Inline())
+            prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfnb-prefetch")
+            try:
+                self._worker(prefetch)
+            finally:
+                prefetch.shutdown(wait=False, cancel_futures=True)
         else:
-            io = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lfnb-fetch")
-            threads = [threading.Thread(target=self._worker, args=(io,), name=f"lfnb-window-{i}", daemon=True)
+            # No prefetch: while one chain converts, the others keep the connections busy,
+            # and half as many pages of parsed JSON wait in memory.
+            threads = [threading.Thread(target=self._worker, args=(_Inline(),), name=f"lfnb-window-{i}", daemon=True)
                        for i in range(self.workers)]
             for t in threads:
                 t.start()
@@ -269,11 +291,9 @@ class _Engine:
                 with self.cond:
                     self.error = self.error or exc
                     self.cond.notify_all()
-                io.shutdown(wait=False, cancel_futures=True)
                 raise
             # On an error, nothing waits for the requests still in flight: each ends on its own
-            # (refused/timed out) and its result is dropped; no new request is sent.
-            io.shutdown(wait=self.error is None, cancel_futures=True)
+            # (refused/timed out) in its daemon thread and its result is dropped; no new request is sent.
             if self.error is None:
                 for t in threads:
                     t.join()
@@ -300,23 +320,25 @@ class _Inline:
         return future
 
 
-def _start_ms(record: dict) -> pd.Timestamp:
-    return pd.Timestamp(record["startTime"]).tz_convert("UTC").floor("ms")
+def _ms_of(record: dict, key: str) -> pd.Timestamp:
+    return pd.Timestamp(record[key]).tz_convert("UTC").floor("ms")
 
 
 def read_windows(fetch: Callable[..., Any], columns: Sequence[tuple[str, str]], *,
                  start: pd.Timestamp | None, end: pd.Timestamp, params: dict, limit: int, workers: int,
-                 from_key: str = "fromStartTime", to_key: str = "toStartTime",
+                 from_key: str = "fromStartTime", to_key: str = "toStartTime", time_key: str = "startTime",
                  on_page: Callable[[int], None] | None = None,
                  transform: Callable[[list], list] | None = None) -> pd.DataFrame:
-    """Read a start-time-ordered cursor endpoint over ``[start, end)`` with up to ``workers`` chains.
+    """Read a time-ordered cursor endpoint over ``[start, end)`` with up to ``workers`` chains.
 
-    ``fetch(params, max_retries=None)`` sends one request. ``start=None`` reads from the
-    first row on. Rows come out in the server's order (``startTime`` descending),
-    each exactly once.
+    The endpoint sorts by ``time_key`` descending, takes the bounds ``from_key``
+    (inclusive) and ``to_key`` (exclusive) with every page, and its cursor encodes
+    only a position (v2 observations, v3 scores). ``fetch(params, max_retries=None)``
+    sends one request. ``start=None`` reads from the first row on. Rows come out in
+    the server's order, each exactly once.
     """
     engine = _Engine(fetch, columns, start=start, end=end, params=params, limit=limit, workers=max(1, int(workers)),
-                     from_key=from_key, to_key=to_key, on_page=on_page, transform=transform)
+                     from_key=from_key, to_key=to_key, time_key=time_key, on_page=on_page, transform=transform)
     return engine.run()
 
 

@@ -147,3 +147,46 @@ def test_v3_observations_identical_to_workers_1(local_server_v3, workers):
     ref = connect(local_server_v3).read_observations("2026-10-20", "2026-11-01", progress=False)
     df = connect(local_server_v3).read_observations("2026-10-20", "2026-11-01", workers=workers, progress=False)
     assert_same(df, ref)
+
+
+def test_read_scores_parallelises_on_v4(local_server):
+    """``workers`` is not silently ignored by read_scores on v4 (reliability D11): windows of v3 scores."""
+    lf = connect(local_server)
+    windows = set()
+    real = lf.transport.request
+
+    def spy(method, path, *, params=None, **kw):
+        if path.endswith("/v3/scores"):
+            windows.add((params or {}).get("toTimestamp"))
+        return real(method, path, params=params, **kw)
+
+    lf.transport.request = spy
+    df = lf.read_scores("2026-10-20", "2026-11-01", workers=4, progress=False)
+    assert len(df) > 200
+    assert len(windows) > 1
+
+
+def test_workers_beyond_the_pool_are_capped(local_server):
+    """64 workers on a 4-connection pool: never more than 4 requests at once (reliability D11)."""
+    import threading
+
+    lf = connect(local_server, pool_size=4)
+    lock, now, peak = threading.Lock(), [0], [0]
+    real = lf.transport.request
+
+    def spy(*a, **kw):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return real(*a, **kw)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    lf.transport.request = spy
+    df = lf.read_observations("2000-01-01", "2027-01-01", limit=50, workers=64, progress=False)
+    assert len(df) == local_server.store.count("observations")
+    assert 1 < peak[0] <= 4
+    sequential = -(-len(df) // 50)
+    assert lf.transport.requests <= sequential * 1.3
