@@ -1,12 +1,12 @@
 """Records → DataFrame, page by page, with the dtypes of :mod:`lfnb.frames.columns`.
 
-:class:`FrameBuilder` turns each page's records into typed column chunks as the
-page arrives (pyarrow arrays for text and timestamps, masked arrays merged into
-64k-row blocks for numbers), so the page's dicts can be dropped at once; at the
-end it converts column by column, freeing each column's chunks as it goes. Text
-columns become pandas' ``str`` dtype without a copy (same arrow buffers). Peak
-memory stays under twice the final frame instead of rows held as Python dicts
-plus the frame. Every column is an extension dtype (``str``, ``Int64``,
+:class:`FrameBuilder` turns each page's records into typed Arrow column chunks as
+the page arrives (one C-level conversion from the parsed JSON values), so the page's
+dicts can be dropped at once; at the end it converts each column to its pandas dtype
+*once* (not page by page), freeing the column's chunks as it goes. Text columns become
+pandas' ``str`` dtype without a copy (same arrow buffers); numbers and booleans go
+through the dtype's ``__from_arrow__``. Peak memory stays well under twice the final
+frame instead of rows held as Python dicts plus the frame. Every column is an extension dtype (``str``, ``Int64``,
 ``Float64``, ``boolean``, ``datetime64[us, UTC]``) or ``object`` for JSON values,
 so the final ``DataFrame`` does not consolidate (copy) blocks.
 
@@ -47,13 +47,12 @@ _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError
 
 
 def to_chunk(values: list, code: str) -> Any:
-    """One column chunk of a page: a pyarrow Array for text and timestamps, a pandas
-    masked array for numbers and booleans, an object ndarray for ``json``.
+    """One column chunk of a page: a pyarrow Array (an object ndarray for ``json``).
 
-    Arrow converts a list of Python values in C, an order of magnitude faster
-    than building a pandas extension array per page; odd values (numbers sent
-    as strings, date-only timestamps, objects in a text column) take a slower
-    pandas path for that page only.
+    Arrow converts a list of Python values in C, an order of magnitude faster than
+    building a pandas extension array per page; odd values (numbers sent as strings,
+    date-only timestamps, objects in a text column) take a slower pandas path for
+    that page only.
     """
     if code == "json":
         arr = np.empty(len(values), dtype=object)
@@ -68,14 +67,9 @@ def to_chunk(values: list, code: str) -> Any:
             return pc.cast(pa.array(values, pa.string()), typ)
         if code == "price":
             raise TypeError  # decimal strings are the norm here: parse below
-        arr = pa.array(values, typ)
+        return pa.array(values, typ)
     except _ARROW_ERRORS:
-        arr = _slow_chunk(values, code, typ)
-    if code in _MASKED:
-        # Numbers and booleans end up numpy-backed (Int64/Float64/boolean): convert now so
-        # that the arrow buffer is released page by page instead of all at the end.
-        return pd.array(arr, dtype=DTYPES[code])
-    return arr
+        return _slow_chunk(values, code, typ)
 
 
 def _slow_chunk(values: list, code: str, typ: Any) -> Any:
@@ -99,33 +93,16 @@ def from_chunks(chunks: list, code: str) -> pd.Series:
             return pd.Series(np.empty(0, dtype=object), dtype=object)
         arr = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return pd.Series(arr, dtype=object, copy=False)
-    if code in _MASKED:
-        if not chunks:
-            return pd.Series(pd.array([], dtype=DTYPES[code]))
-        if len(chunks) == 1:
-            return pd.Series(chunks[0], copy=False)
-        return pd.concat([pd.Series(c, copy=False) for c in chunks], ignore_index=True)
     typ = _ARROW_TYPES[code]
+    if code in _MASKED:
+        # One conversion per column: the dtype's own arrow protocol builds values + mask.
+        dtype = pd.api.types.pandas_dtype(DTYPES[code])
+        return pd.Series(dtype.__from_arrow__(pa.chunked_array(chunks, type=typ)), copy=False)
     chunked = pa.chunked_array(chunks, type=typ)
     if code == "time":
         out = chunked.to_pandas()
         return out if str(out.dtype) == DTYPES["time"] else out.astype(DTYPES["time"])
     return pd.Series(pd.array(chunked, dtype=DTYPES[code]), copy=False)
-
-
-# Page chunks of a numeric column are merged into blocks of about this many rows as
-# they arrive: one large allocation (returned to the OS when freed) instead of many
-# small heap pieces, so the final concatenation does not pile on top of them.
-BLOCK_ROWS = 65536
-
-
-def _merge_tail(chunks: list, blocks: int) -> None:
-    """Replace the chunks after the first ``blocks`` (already merged) by their concatenation."""
-    tail = chunks[blocks:]
-    if len(tail) > 1:
-        merged = pd.concat([pd.Series(c, copy=False) for c in tail], ignore_index=True).array
-        del chunks[blocks:]
-        chunks.append(merged)
 
 
 def convert(values: list, code: str) -> pd.Series:
@@ -178,8 +155,6 @@ class FrameBuilder:
         self._chunks: dict[str, list] = {c: [] for c in self.columns}
         self._lengths: list[int] = []
         self.rows = 0
-        self._blocks = 0          # leading chunks of each masked column that are merged blocks
-        self._since_block = 0     # rows added since the last merge
 
     def add(self, records: list[dict]) -> None:
         """Convert one page of records into column chunks (the records can then be dropped)."""
@@ -188,18 +163,9 @@ class FrameBuilder:
         if self.dynamic and n:
             self._discover(records, cache)
         for col, code in self.columns.items():
-            values = _column_values(records, col, cache)
-            chunks = self._chunks[col]
-            chunks.append(to_chunk(values, code))
-            if code in _MASKED and self._since_block + n >= BLOCK_ROWS:
-                _merge_tail(chunks, self._blocks)
+            self._chunks[col].append(to_chunk(_column_values(records, col, cache), code))
         self._lengths.append(n)
         self.rows += n
-        if self._since_block + n >= BLOCK_ROWS:
-            self._blocks += 1
-            self._since_block = 0
-        else:
-            self._since_block += n
 
     def _discover(self, records: list[dict], cache: dict[str, list]) -> None:
         for prefix, code in DYNAMIC_PREFIXES.items():

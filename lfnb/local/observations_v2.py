@@ -45,7 +45,6 @@ import base64
 import binascii
 import json
 import math
-import time
 import weakref
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -309,22 +308,21 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     return Reply(200, None, raw_json=body)
 
 
-_STATS: weakref.WeakKeyDictionary[Any, tuple[float, tuple]] = weakref.WeakKeyDictionary()
-_STATS_TTL = 2.0
+_STATS: weakref.WeakKeyDictionary[Any, tuple[int, tuple]] = weakref.WeakKeyDictionary()
 
 
 def _table_stats(store: Any, cur: Any) -> tuple:
-    """(rows, first and last start time in epoch ms) of observations, cached for a moment.
+    """(rows, first and last start time in epoch ms) of observations, computed once per store version.
 
-    Stale figures only size the window badly; they never change a page (see
-    :func:`_window_start`), so a short-lived cache is safe.
+    ``Store.version`` moves after every committed write, so the figures are recomputed
+    only when the table may have changed; a page does no whole-table work otherwise.
     """
-    now = time.monotonic()
+    version = store.version  # read first: the figures are never tagged newer than they are
     cached = _STATS.get(store)
-    if cached is None or now - cached[0] > _STATS_TTL:
+    if cached is None or cached[0] != version:
         stats = cur.execute("SELECT count(*), epoch_ms(min(start_time)), epoch_ms(max(start_time)) "
                             "FROM observations").fetchall()[0]
-        cached = _STATS[store] = (now, stats)
+        cached = _STATS[store] = (version, stats)
     return cached[1]
 
 

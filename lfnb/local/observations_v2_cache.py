@@ -10,9 +10,10 @@ on the sort keys and a slice of that buffer.
 It serves only requests whose answer is fully determined by the snapshot: no
 ``filter``, no simple filter parameters except ``fromStartTime``/``toStartTime`` on
 whole milliseconds, and no ``model`` group (prices come from the mutable ``models``
-table). Every request first compares the table's fingerprint (row count, highest
-rowid, latest ``created_at``/``updated_at``) with the snapshot's and ignores a stale
-snapshot; lfnb.local never changes an observation in place without those moving.
+table). Every request first compares the store's write counter (``Store.version``,
+bumped after each committed ``store.write()`` transaction, the only way lfnb.local
+writes) with the snapshot's and ignores a stale snapshot: an O(1) check, so a page
+costs the same at 100k and 1M rows (it used to be a query over the whole table).
 
 At most :data:`MAX_SNAPSHOTS` field sets are kept per store (about 0.8 kB per row for
 ``core,basic,usage``); a dropped store drops its snapshots.
@@ -39,8 +40,6 @@ MAX_SNAPSHOTS = 2
 
 _SIMPLE = ("name", "userId", "sessionId", "level", "traceId", "version", "parentObservationId", "type",
            "isRootObservation", "environment", "filter")
-_FINGERPRINT = ("SELECT count(*), max(rowid), max(created_at), max(updated_at), max(start_time) "
-                "FROM observations")
 _LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
 _SNAPSHOTS: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
@@ -104,9 +103,11 @@ def cached_page(store: Any, cur: Any, req: Any, groups: tuple[str, ...], expand:
             bounds.append(ms)
         else:
             bounds.append(None)
-    fingerprint = tuple(cur.execute(_FINGERPRINT).fetchall()[0])
-    if fingerprint[0] < MIN_ROWS:
+    # Read before any query: a snapshot is never tagged newer than the rows it holds.
+    version = store.version
+    if _row_count(store, cur, version) < MIN_ROWS:
         return None
+    fingerprint = (version,)
     key = (groups, expand)
     snap = _SNAPSHOTS.get(store, {}).get(key)
     if snap is None or snap.fingerprint != fingerprint:
@@ -114,6 +115,17 @@ def cached_page(store: Any, cur: Any, req: Any, groups: tuple[str, ...], expand:
             return None  # a first page alone does not pay for rendering the whole table
         snap = _build(store, cur, key, fingerprint, render)
     return _page(snap, bounds, last, limit, cursor_for)
+
+
+_COUNTS: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def _row_count(store: Any, cur: Any, version: int) -> int:
+    """The number of observations, counted once per store version."""
+    cached = _COUNTS.get(store)
+    if cached is None or cached[0] != version:
+        cached = _COUNTS[store] = (version, cur.execute("SELECT count(*) FROM observations").fetchone()[0])
+    return cached[1]
 
 
 def _build(store: Any, cur: Any, key: tuple, fingerprint: tuple, render: Callable[[], str]) -> Snapshot:

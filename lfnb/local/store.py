@@ -156,6 +156,9 @@ class Store:
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(DDL)
         self._write_lock = threading.Lock()
+        # Committed write transactions so far: caches of query results compare it instead of
+        # scanning a table to learn whether it changed (see observations_v2_cache).
+        self.version = 0
         self._local = threading.local()
         self._thread_cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -190,6 +193,7 @@ class Store:
                 cur.execute("BEGIN TRANSACTION")
                 yield cur
                 cur.execute("COMMIT")
+                self.version += 1  # after the commit: a reader that saw this number sees the rows
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise

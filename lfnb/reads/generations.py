@@ -110,9 +110,9 @@ class GenerationReads(ListReads):
         max_rows : int, optional
             Stop after this many rows (``LfnbTruncationWarning`` when more exist).
         workers : int
-            With ``workers > 1`` (and ``from_time`` given, no ``max_rows``) the range
-            is split into time windows read concurrently (v4) or pages 2..N are
-            read concurrently (v3).
+            With ``workers > 1`` (and no ``max_rows``) the range is read as several
+            start-time windows that follow the data (v4) or pages 2..N are read
+            concurrently (v3); capped at the transport's ``pool_size``.
         progress : bool, optional
             tqdm bar (rows, pages, retries); default: only in interactive sessions.
         limit : int
@@ -158,10 +158,17 @@ class GenerationReads(ListReads):
                 filter_text = json.dumps(json.loads(filter_text or "[]") + [cond])
             params["filter"] = filter_text
         operation = "observations_v2_get_many" if v4 else "observations_get_many"
-        _, fetch, params = self._operation(operation, params)
+        op, _, params = self._operation(operation, params)
+        transport = self._transport
+
+        def fetch(q: dict, max_retries: int | None = None) -> Any:
+            return transport.request(op.method, op.path, params=q, max_retries=max_retries)
+
         limit = min(limit, CURSOR_LIMIT if v4 else PAGE_LIMIT)
-        with Progress(progress, "observations", self._transport) as bar:
-            if v4 and workers > 1 and max_rows is None and start is not None:
+        # More threads than pooled connections would only queue for a connection.
+        workers = max(1, min(int(workers), transport.pool_size))
+        with Progress(progress, "observations", transport) as bar:
+            if v4 and workers > 1 and max_rows is None:
                 return read_windows(fetch, columns, start=start, end=end or utc_now(), params=params, limit=limit,
                                     workers=workers, on_page=bar.page, transform=_observations_v2)
             if start is not None:
@@ -172,7 +179,9 @@ class GenerationReads(ListReads):
             read_into(fetch, builder, paging="cursor" if v4 else "page", limit=limit, params=params,
                       max_rows=max_rows, workers=1 if v4 else workers, on_page=bar.page,
                       transform=_observations_v2 if v4 else _observations_v1)
-        return dedupe(builder.frame())
+        # One cursor chain (v4) or page-number pages (v3, where a row can move between
+        # pages while they are read): ids are de-duplicated on v3 only.
+        return builder.frame() if v4 else dedupe(builder.frame())
 
     def read_traces(self, from_time: Any = None, to_time: Any = None, *, user_id: str | None = None,
                     session_id: str | None = None, name: str | None = None,
@@ -248,7 +257,9 @@ class GenerationReads(ListReads):
         ``traceId``/``observationId``/``sessionId``/``datasetRunId``; categorical,
         text and correction scores have ``stringValue`` and NA ``value`` (v2 gives
         categorical scores a numeric mapping); boolean scores get ``value`` 0/1 and
-        ``stringValue`` "True"/"False" as on v2. v3 servers: ``GET /api/public/v2/scores``.
+        ``stringValue`` "True"/"False" as on v2; ``workers > 1`` reads time windows in
+        parallel as :meth:`read_observations` does. v3 servers: ``GET /api/public/v2/scores``
+        (``workers > 1``: pages 2..N in parallel).
         """
         check_read(max_rows=max_rows, workers=workers)
         check_choice("data_type", data_type, SCORE_DATA_TYPES)
@@ -265,6 +276,22 @@ class GenerationReads(ListReads):
         envs = as_list(environment)
         if self.generation == "v4":
             params.update(fields="details,subject,annotation", environment=",".join(envs) if envs else None)
+            workers = max(1, min(int(workers), self._transport.pool_size))
+            if workers > 1 and max_rows is None:
+                # v3 scores are a cursor chain sorted by timestamp: parallel windows as for observations.
+                op, _, query = self._operation("scores_v3_get_many", params)
+                transport = self._transport
+
+                def fetch(q: dict, max_retries: int | None = None) -> Any:
+                    return transport.request(op.method, op.path, params=q, max_retries=max_retries)
+
+                with Progress(progress, op.name, transport) as bar:
+                    return read_windows(fetch, SPECS["scores"], start=start, end=end or utc_now(),
+                                        params={k: v for k, v in query.items() if k not in ("fromTimestamp",
+                                                                                            "toTimestamp")},
+                                        limit=SCORES_V3_LIMIT, workers=workers, from_key="fromTimestamp",
+                                        to_key="toTimestamp", time_key="timestamp", on_page=bar.page,
+                                        transform=_scores_v3)
             return self._read_list("scores_v3_get_many", "scores", params, limit=SCORES_V3_LIMIT,
                                    max_rows=max_rows, progress=progress, transform=_scores_v3)
         params["environment"] = envs

@@ -14,8 +14,10 @@ A page whose ``meta.page`` is not the page asked for, or a cursor that was
 already sent, raises :class:`~lfnb.errors.PaginationError` instead of looping.
 
 :func:`iterate_pages` is the loop: it calls a ``fetch(params) -> page`` callable
-(the client's transport) and yields each page's ``data``; with ``workers > 1``
-page-number pages 2..N are fetched concurrently after page 1 told the total.
+(the client's transport) and yields each page's ``data``; the next page is
+requested while the caller converts the current one (one page ahead); with
+``workers > 1`` page-number pages 2..N are fetched concurrently after page 1 told
+the total.
 """
 
 from __future__ import annotations
@@ -158,22 +160,32 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
         return
     params: dict | None = paginator.first_params()
     seen = 0
-    while params is not None:
-        page = fetch(params)
-        params = paginator.advance(page)
-        data = page["data"]
-        del page
-        if on_page is not None:
-            on_page(len(data))
-        if max_rows is not None and seen + len(data) >= max_rows:
-            more = seen + len(data) > max_rows or params is not None
-            yield data[: max_rows - seen]
-            if more:
-                _warn_truncated(max_rows)
-            return
-        seen += len(data)
-        yield data
-        del data  # do not hold the previous page while the next one is fetched
+    # One-page prefetch: the next request is sent as soon as this page told its params,
+    # so that the server works while the caller converts this page. Never beyond max_rows.
+    prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfnb-prefetch")
+    try:
+        pending = prefetch.submit(fetch, params)
+        while params is not None:
+            page = pending.result()
+            params = paginator.advance(page)
+            data = page["data"]
+            del page
+            if on_page is not None:
+                on_page(len(data))
+            if max_rows is not None and seen + len(data) >= max_rows:
+                more = seen + len(data) > max_rows or params is not None
+                yield data[: max_rows - seen]
+                if more:
+                    _warn_truncated(max_rows)
+                return
+            seen += len(data)
+            if params is not None:
+                pending = prefetch.submit(fetch, params)
+            yield data
+            del data  # do not hold the previous page while the next one is fetched
+    finally:
+        # An error or a consumer that stops early: the request in flight (if any) ends on its own.
+        prefetch.shutdown(wait=False, cancel_futures=True)
 
 
 def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, workers, on_page) -> Iterator[list]:

@@ -11,7 +11,7 @@ import pytest
 from lfnb.errors import ConfigError
 from lfnb.langfuse.timestamps import iso, to_utc
 from lfnb.reads.progress import Progress, default_enabled, is_interactive
-from lfnb.reads.windows import dedupe, split_windows
+from lfnb.reads.windows import dedupe
 
 
 class FakeTransport:
@@ -66,20 +66,6 @@ def test_to_utc_and_iso():
     assert to_utc(None) is None
     with pytest.raises(ConfigError, match="from_time='yesterday-ish' is not a date/time"):
         to_utc("yesterday-ish", "from_time")
-
-
-def test_split_windows_partition_latest_first():
-    lo, hi = to_utc("2026-11-01"), to_utc("2026-11-02")
-    windows = split_windows(lo, hi, 7)
-    assert len(windows) == 7
-    assert windows[0][1] == hi and windows[-1][0] == lo
-    for (a_lo, _a_hi), (b_lo, b_hi) in zip(windows, windows[1:]):
-        assert b_hi == a_lo and b_lo < b_hi  # contiguous, descending, half-open
-    assert all(w[0].microsecond % 1000 == 0 for w in windows)  # whole milliseconds
-    assert split_windows(lo, lo + pd.Timedelta(seconds=3), 10) == [
-        (lo + pd.Timedelta(seconds=2), lo + pd.Timedelta(seconds=3)),
-        (lo + pd.Timedelta(seconds=1), lo + pd.Timedelta(seconds=2)),
-        (lo, lo + pd.Timedelta(seconds=1))]
 
 
 def test_dedupe_keeps_first_and_does_not_copy_without_duplicates():

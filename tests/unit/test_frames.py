@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lfnb.frames.builder import DTYPES, FrameBuilder, build_frame, columns_for, combine, dtype_table, empty_frame
+from lfnb.frames.builder import DTYPES, FrameBuilder, build_frame, columns_for, combine, convert, dtype_table, empty_frame
 from lfnb.frames.columns import OBSERVATION_GROUPS, SPECS, observation_columns
 
 DEFAULT_OBS_COLUMNS = [
@@ -148,17 +148,23 @@ def test_unknown_field_group_lists_valid_ones():
         observation_columns(("core", "cost"))
 
 
-def test_block_merging_keeps_values_and_order(monkeypatch):
-    import lfnb.frames.builder as frames
+def test_pages_stay_arrow_until_one_conversion_per_column():
+    """Numbers are not converted page by page (issue 14): chunks are Arrow arrays until frame()."""
+    import pyarrow as pa
 
-    monkeypatch.setattr(frames, "BLOCK_ROWS", 5)
     b = FrameBuilder(columns_for("observations", ("core", "usage")))
     for k in range(7):
         b.add([obs(10 * k + i, usageDetails={"input": 10 * k + i, "late": k} if k >= 3 else {"input": 10 * k + i})
                for i in range(3)])
-    assert len(b._chunks["usageDetails.input"]) < 7  # merged into blocks
+    assert all(isinstance(c, pa.Array) for c in b._chunks["usageDetails.input"])
     df = b.frame()
     assert df["usageDetails.input"].tolist() == [10 * k + i for k in range(7) for i in range(3)]
     late = [None if pd.isna(v) else v for v in df["usageDetails.late"]]
     assert late == [None] * 9 + [k for k in range(3, 7) for _ in range(3)]
     assert str(df["usageDetails.input"].dtype) == "Int64"
+
+
+def test_large_counts_with_missing_values_stay_exact():
+    """An Int64 column with NA used to pass through float64 and lose the last digits."""
+    assert convert([2**62 + 1, None], "int").tolist() == [2**62 + 1, pd.NA]
+
