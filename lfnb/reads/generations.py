@@ -47,8 +47,15 @@ def _observations_v2(records: list) -> list:
     return records
 
 
+# v1 (strict APIObservation) name → the v2 name of the same value (both from reduceUsageOrCostDetails)
+_V1_TO_V2 = (("calculatedInputCost", "inputCost"), ("calculatedOutputCost", "outputCost"),
+             ("calculatedTotalCost", "totalCost"), ("promptTokens", "inputUsage"),
+             ("completionTokens", "outputUsage"), ("totalTokens", "totalUsage"))
+
+
 def _observations_v1(records: list) -> list:
-    """v1 observation records shaped like v2 ones (in place): io as JSON text, derived flags."""
+    """v1 observation records shaped like v2 ones (in place): io as JSON text, derived flags,
+    usage/cost under their v2 names (v1 sends ``calculatedTotalCost``, ``promptTokens``, …)."""
     for r in records:
         for key in ("input", "output"):
             v = r.get(key)
@@ -56,8 +63,9 @@ def _observations_v1(records: list) -> list:
                 r[key] = json.dumps(v, ensure_ascii=False)
         if r.get("isRootObservation") is None:
             r["isRootObservation"] = r.get("parentObservationId") is None
-        if r.get("totalCost") is None and r.get("calculatedTotalCost") is not None:
-            r["totalCost"] = r["calculatedTotalCost"]
+        for v1, v2 in _V1_TO_V2:
+            if r.get(v2) is None and r.get(v1) is not None:
+                r[v2] = r[v1]
     return records
 
 
