@@ -1,4 +1,4 @@
-"""The generic paginated read, and the ``read_*`` of every list endpoint without generations.
+"""The generic paginated read, and the ``read_*`` of every list endpoint (dataset runs depend on the generation).
 
 Mixed into :class:`lfnb.client.Client`; relies on ``self._transport``.
 """
