@@ -111,7 +111,7 @@ class ListReads(Session):
         (``GET /api/public/experiments``, filtered on the dataset's id, which one
         ``GET /api/public/v2/datasets/{datasetName}`` resolves; ``fromStartTime`` is
         1970-01-01, so every run is included). On v4 ``createdAt`` is the
-        experiment's ``startTime`` (its earliest item's start), ``updatedAt`` is NA,
+        experiment's ``startTime`` (when its first item ran), ``updatedAt`` is NA,
         and the rows come latest activity first.
         """
         if self.generation == "v4":

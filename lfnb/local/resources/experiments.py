@@ -11,9 +11,10 @@ server, after parameter validation (:func:`lfnb.local.handlers.require_v4`).
 lfnb.local derives them from its dataset tables. An experiment item is a dataset run
 item: its ``id`` is the run item's id (Langfuse: the item's root span id; lfnb's demo
 data links several run items to one trace, so the root observation would not be
-unique), its times, level, input, output and metadata are those of its trace's root
-observation (the trace's timestamp and ``DEFAULT`` without one); an experiment is a
-dataset run with
+unique); it starts when the run item was created (Langfuse: when the item's root span
+started, i.e. when the run executed it) and lasts as long as its trace's root
+observation, whose level, input, output and metadata it carries (``DEFAULT`` and
+nulls without one); an experiment is a dataset run with
 
 * ``startTime``/``endTime``: the earliest start and the latest end (or start) of its
   items in the requested window, ``itemCount`` the number of those items;
@@ -49,8 +50,8 @@ _ITEM_FILTER_COLUMNS = {"experimentId": "experiment_id", "experimentName": "expe
 
 # One row per dataset run item, at its trace's root observation. Every value is bound.
 _ITEMS_SQL = """
-    SELECT dri.id AS id, dri.trace_id,
-           coalesce(r.start_time, t.timestamp, dri.created_at) AS start_time, r.end_time,
+    SELECT dri.id AS id, dri.trace_id, dri.created_at AS start_time,
+           dri.created_at + (r.end_time - r.start_time) AS end_time,
            coalesce(r.level, 'DEFAULT') AS level, coalesce(t.environment, 'default') AS environment,
            dr.id AS experiment_id, dr.name AS experiment_name, dr.description AS experiment_description,
            dr.metadata AS experiment_metadata, dr.dataset_id, dri.dataset_item_id AS experiment_item_id,
