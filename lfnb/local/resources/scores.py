@@ -100,7 +100,8 @@ def score_v2_get(store, req: ApiRequest) -> dict:
         if "score" not in groups:
             raise invalid_request(V2_SCORE_REQUIRED)
     trace_tags = [t for t in req.get_all("traceTags") if t]
-    if "trace" not in groups and (req.get("userId") or req.get_all("traceTags")):
+    # Boolean(query.userId || query.traceTags): an empty string is false, a repeated parameter an array
+    if "trace" not in groups and (req.get("userId") or trace_tags or len(req.get_all("traceTags")) > 1):
         raise invalid_request(V2_TRACE_FILTER_MESSAGE)
     where = Where()
     overridden = apply_filter(req, "scores", where, alias="s")
