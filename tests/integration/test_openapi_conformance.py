@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
-from conftest import SMALL
 from lf_schemas import STRICT, extra_keys, openapi_spec
 
 from lfnb.langfuse.operations import OPERATIONS
@@ -160,8 +160,8 @@ def openapi(shared):
 def conformance_server():
     from lfnb.local import serve
 
-    # a store of its own: the write cases change it
-    with serve(port=0, generation="both", **SMALL) as server:
+    # a store of its own (the write cases change it), generated as the session's store_small
+    with serve(port=0, generation="both", seed=0, traces=300, days=7, anchor=datetime(2026, 11, 1, tzinfo=UTC)) as server:
         yield server
 
 
