@@ -5,9 +5,10 @@
 >>> obs = lf.read_observations(from_time="2026-10-25", to_time="2026-11-01", workers=4)
 
 The client works against both API generations: on v4 servers (Langfuse Cloud)
-observations, traces and sessions come from ``GET /api/public/v2/observations``
-and scores from ``GET /api/public/v3/scores``; on v3 servers (older self-hosted)
-from the v1 endpoints. :attr:`Client.generation` is detected once (a 404 on the
+observations, traces and sessions come from ``GET /api/public/v2/observations``,
+scores from ``GET /api/public/v3/scores`` and dataset runs from
+``GET /api/public/experiments``; on v3 servers (older self-hosted) from the v1
+endpoints and ``GET /api/public/v2/scores``. :attr:`Client.generation` is detected once (a 404 on the
 v2 observations endpoint means v3). The columns are the same either way; each
 ``read_*`` docstring says which values differ.
 """

@@ -43,7 +43,7 @@ from lfnb.langfuse.timestamps import to_iso
 __all__ = [
     "Filter", "filters_to_json", "validate_filters", "check_filters", "check_condition",
     "column_choices", "operators_for", "TYPE_OPERATORS", "FILTER_TYPES", "KEYED_TYPES",
-    "TARGETS", "COMPATIBLE_FILTER_TYPES", "IO_OPERATOR_MESSAGE", "MATCHES_TOKEN_MESSAGE",
+    "TARGETS", "COMPATIBLE_FILTER_TYPES", "IO_TYPE_MESSAGE", "IO_OPERATOR_MESSAGE", "MATCHES_TOKEN_MESSAGE",
     "MATCHES_TARGET_MESSAGE", "search_tokens", "to_iso",
 ]
 
@@ -72,6 +72,7 @@ _MATCHES_TYPES = frozenset({"string", "stringObject"})
 _POSITION_KEYS = ("root", "first", "last", "nthFromEnd", "nthFromStart")
 _IO_COLUMNS = frozenset({"input", "output"})
 
+IO_TYPE_MESSAGE = "Input/output filters only support filter type `string`."
 IO_OPERATOR_MESSAGE = "Input/output filters require at least one `matches` or `=` operator."
 MATCHES_TOKEN_MESSAGE = "`matches` requires at least one search token."
 MATCHES_TARGET_MESSAGE = "`matches` is only supported for input, output, and metadata filters."
@@ -247,11 +248,17 @@ def check_filters(filters: Any, target: str) -> tuple[list[dict], list[dict]]:
 
 
 def _column_issues(conds: list[dict], target: str) -> list[dict]:
+    """Column problems in the order Langfuse finds them (``events.ts``,
+    ``buildObservationsQueryComponents``): on v2 observations a non-string input/output
+    filter first (``validateInputOutputFilterTypes``, alone), then unknown columns and
+    types (``deriveFilters``), then the input/output operator rule
+    (``validateIndexedInputOutputFilters``)."""
     issues: list[dict] = []
     if target == "observations_v2":
-        io = [c for c in conds if c["column"] in ("input", "output", "Input", "Output")]
-        if io and not any(c["operator"] in ("=", "matches") for c in io):
-            issues.append(_issue("$", IO_OPERATOR_MESSAGE, kind="column"))
+        for i, c in enumerate(conds):
+            col = find_column(target, c["column"])
+            if col is not None and col.id in _IO_COLUMNS and c["type"] != "string":
+                return [_issue(f"$[{i}].type", IO_TYPE_MESSAGE, ["string"], kind="column")]
     for i, c in enumerate(conds):
         if c["type"] == "positionInTrace":
             continue  # dropped before column mapping by the REST list endpoints
@@ -261,8 +268,8 @@ def _column_issues(conds: list[dict], target: str) -> list[dict]:
                                  [d.id for d in COLUMNS[target] if d.alias_of is None], kind="column"))
             continue
         io_column = target == "observations_v2" and col.id in _IO_COLUMNS
-        if (io_column and c["type"] != "string") or not col.accepts(c["type"]):
-            expected = "string" if io_column else col.type
+        if not col.accepts(c["type"]):
+            expected = col.type
             issues.append(_issue(f"$[{i}].type", f"Invalid filter type '{c['type']}' for column '{c['column']}'. "
                                  f"Expected filter type '{expected}'.",
                                  COMPATIBLE_FILTER_TYPES.get(expected, (expected,)), kind="column"))
@@ -273,6 +280,10 @@ def _column_issues(conds: list[dict], target: str) -> list[dict]:
             elif not (io_column or col.id == "metadata"):
                 issues.append(_issue(f"$[{i}].operator", MATCHES_TARGET_MESSAGE, ["input", "output", "metadata"],
                                      kind="column"))
+    if target == "observations_v2":
+        io = [c for c in conds if (col := find_column(target, c["column"])) is not None and col.id in _IO_COLUMNS]
+        if io and not any(c["operator"] in ("=", "matches") for c in io):
+            issues.append(_issue("$", IO_OPERATOR_MESSAGE, kind="column"))
     return issues
 
 

@@ -294,9 +294,11 @@ SPECS: dict[str, tuple[tuple[str, str], ...]] = {
 def observation_columns(fields) -> tuple[tuple[str, str], ...]:
     """Columns of an observations frame for the field groups ``fields`` (order: API group order).
 
-    ``core`` is always included, ``latency`` and ``timeToFirstToken`` too (the
-    server always returns them). Unknown group names raise ``ValueError``
-    listing the valid ones (the server would silently drop them).
+    ``core`` is always included, ``latency`` and ``timeToFirstToken`` too (keys of
+    every row; the client requests the ``metrics`` group so that Langfuse fills
+    ``timeToFirstToken``, which it leaves null without ``time``/``metrics``).
+    Unknown group names raise ``ValueError`` listing the valid ones (the server
+    would silently drop them).
     """
     groups = set(fields) | {"core", "metrics"}
     unknown = sorted(groups - set(OBSERVATION_GROUPS))

@@ -1,9 +1,12 @@
 """The catalogue: every public Langfuse API operation lfnb knows, as data.
 
 One row per operation of ``seed-operations.tsv`` (86) plus ``scores_v3_get_many``
-(``GET /api/public/v3/scores``). The rows are embedded here so that the package
-works without ``../shared``; ``tests/unit/test_operations.py`` checks them against
-the TSV and the OpenAPI file whenever those are present.
+(``GET /api/public/v3/scores``, served by v4 and by self-hosted v3 from v3.180.0) and
+the two v4 replacements of dataset runs: ``experiments_list`` (``GET /api/public/experiments``)
+and ``experiments_list_items`` (``GET /api/public/experiment-items``). The rows are
+embedded here so that the package works without ``../shared``;
+``tests/unit/test_operations.py`` checks them against the TSV and the OpenAPI file
+whenever those are present.
 
 Columns of a row (``|``-separated, ``-`` = none):
 
@@ -16,7 +19,7 @@ required    required query parameters
 paging      ``page`` (v1 page/limit/meta.totalPages), ``cursor``
             (meta.cursor) or ``none``
 generation  ``v4`` only on v4 servers, ``v3`` the legacy endpoints (v3
-            servers; deprecated on Cloud), ``both``
+            servers; a v4 server in events_only mode refuses them), ``both``
 body        ``body`` when the operation takes a JSON request body
 =========== ==============================================================
 """
@@ -51,11 +54,11 @@ dataset_items_list|GET|/api/public/dataset-items|datasetName sourceTraceId sourc
 dataset_items_create|POST|/api/public/dataset-items|-|-|none|both|body
 dataset_items_get|GET|/api/public/dataset-items/{id}|-|-|none|both|-
 dataset_items_delete|DELETE|/api/public/dataset-items/{id}|-|-|none|both|-
-dataset_run_items_list|GET|/api/public/dataset-run-items|datasetId runName page limit|datasetId runName|page|both|-
+dataset_run_items_list|GET|/api/public/dataset-run-items|datasetId runName page limit|datasetId runName|page|v3|-
 dataset_run_items_create|POST|/api/public/dataset-run-items|-|-|none|both|body
-datasets_get_runs|GET|/api/public/datasets/{datasetName}/runs|page limit|-|page|both|-
-datasets_get_run|GET|/api/public/datasets/{datasetName}/runs/{runName}|-|-|none|both|-
-datasets_delete_run|DELETE|/api/public/datasets/{datasetName}/runs/{runName}|-|-|none|both|-
+datasets_get_runs|GET|/api/public/datasets/{datasetName}/runs|page limit|-|page|v3|-
+datasets_get_run|GET|/api/public/datasets/{datasetName}/runs/{runName}|-|-|none|v3|-
+datasets_delete_run|DELETE|/api/public/datasets/{datasetName}/runs/{runName}|-|-|none|v3|-
 health_health|GET|/api/public/health|-|-|none|both|-
 ingestion_batch|POST|/api/public/ingestion|-|-|none|both|body
 blob_storage_integrations_get_blob_storage_integrations|GET|/api/public/integrations/blob-storage|-|-|none|both|-
@@ -120,8 +123,9 @@ prompts_get|GET|/api/public/v2/prompts/{promptName}|version label resolve|-|none
 prompts_delete|DELETE|/api/public/v2/prompts/{promptName}|label version|-|none|both|-
 score_v2_get|GET|/api/public/v2/scores|page limit userId name fromTimestamp toTimestamp environment source operator value scoreIds configId sessionId datasetRunId traceId observationId queueId dataType traceTags fields filter|-|page|v3|-
 score_v2_get_by_id|GET|/api/public/v2/scores/{scoreId}|-|-|none|v3|-
-scores_v3_get_many|GET|/api/public/v3/scores|limit cursor fields id name source dataType environment configId queueId authorUserId value valueMin valueMax traceId sessionId observationId experimentId fromTimestamp toTimestamp|-|cursor|v4|-
-
+scores_v3_get_many|GET|/api/public/v3/scores|limit cursor fields id name source dataType environment configId queueId authorUserId value valueMin valueMax traceId sessionId observationId experimentId fromTimestamp toTimestamp|-|cursor|both|-
+experiments_list|GET|/api/public/experiments|fields limit scoreLimit cursor fromStartTime toStartTime id name datasetId filter|fromStartTime|cursor|v4|-
+experiments_list_items|GET|/api/public/experiment-items|fields limit scoreLimit cursor fromStartTime toStartTime experimentId experimentName experimentItemId datasetId filter|fromStartTime|cursor|v4|-
 """
 
 _PATH_PARAM = re.compile(r"\{([^}]+)\}")

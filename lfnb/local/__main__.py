@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--days", type=int, default=30)
     s.add_argument("--anchor", type=_anchor, default=None,
                    help="end of the data's time range, ISO 8601 (default: today's UTC midnight)")
-    s.add_argument("--generation", choices=("v4", "v3", "both"), default="v4")
+    s.add_argument("--generation", choices=("v4", "v3", "both"), default="v4",
+                   help="v4: a v4 deployment in events_only mode (Langfuse Cloud); v3: a self-hosted v3 from "
+                        "v3.180.0; both: every endpoint (see docs/lfnb-local-differences.md)")
     s.add_argument("--public-key", default="pk-lf-local")
     s.add_argument("--secret-key", default="sk-lf-local")
     s.add_argument("--db", default=None, help="DuckDB file: served as is if it holds data, else generated into")

@@ -7,14 +7,17 @@ matters, e.g. the events_only refusal comes before authentication):
 2. fault injection (:mod:`lfnb.local.faults`), never on ``/api/public/health`` (``lost``
    runs steps 3-8 and then drops the connection instead of answering);
 3. routing (:mod:`lfnb.local.routes`): unknown path → 404 JSON, known path with another
-   method → 405 JSON;
-4. generation ``v4``: deprecated v1 reads → 404 with Langfuse's events_only message;
+   method → 405 ``{"message": "Method not allowed", "error": "MethodNotAllowedError"}``
+   (``withMiddlewares.ts``; no ``Allow`` header);
+4. generation ``v4``: routes Langfuse builds with ``rejectInEventsOnlyMode`` → 404 with its
+   events_only message, before authentication and parameter validation;
 5. HTTP Basic auth with the configured keys on every route except ``GET /api/public/health``
    (the only operation without ``security`` in the OpenAPI file); 401 ``{"message"}`` with
    Langfuse's wording;
-6. generation ``v3``: v4-only reads → 404 ``LangfuseNotFoundError``;
-7. rate limits (:mod:`lfnb.local.ratelimit`), when a plan is configured;
-8. the handler (sync handlers in Starlette's thread pool), or 501 naming the operation.
+6. rate limits (:mod:`lfnb.local.ratelimit`), when a plan is configured;
+7. the handler (sync handlers in Starlette's thread pool), or 501 naming the operation;
+   on a ``v3`` server the v4-only reads (v2 observations, v2 metrics, experiments) answer
+   404 ``LangfuseNotFoundError`` from inside their handler, after parameter validation.
 
 Every answer is JSON, including errors: an exception escaping a handler is logged and
 becomes 500 ``{"message", "error": "InternalServerError"}``; a body that is not JSON (also
@@ -52,9 +55,8 @@ from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
 from lfnb.local.ratelimit import RateLimiter
 from lfnb.local.routes import (
     CURSOR_READS,
+    EVENTS_ONLY_REJECTED,
     HEALTH_PATH,
-    LEGACY_V1_READS,
-    V4_ONLY_READS,
     Operation,
     RouteTable,
     build_table,
@@ -85,8 +87,9 @@ def create_app(store, *, public_key: str, secret_key: str, generation: str = "v4
     public_key, secret_key : str
         The one key pair HTTP Basic auth accepts.
     generation : {"v4", "v3", "both"}
-        ``v4``: v2/v3 reads served, deprecated v1 reads answer 404 (events_only);
-        ``v3``: v1 reads only, v4-only reads answer 404; ``both``: everything.
+        ``v4``: a v4 deployment in events_only mode (the v1 reads and dataset-run routes
+        answer 404); ``v3``: a self-hosted v3 from v3.180.0 (v1 reads, v2 and v3 scores;
+        v2 observations, v2 metrics and experiments answer 404); ``both``: everything.
     rate_limit : str or RateLimiter, optional
         ``"hobby"``, ``"core"`` or ``"pro"``, optionally ``":sliding"`` (default fixed windows).
     faults : str or FaultPlan, optional
@@ -166,19 +169,15 @@ class LocalApi:
         op, params, allowed = self.table.match(method, path)
         if op is None:
             if allowed:
-                return json_response(405, {
-                    "message": f"Method {method} not allowed on {path}; allowed: {', '.join(sorted(allowed))}",
-                    "error": "MethodNotAllowed"}, {"Allow": ", ".join(sorted(allowed))})
+                return json_response(405, {"message": "Method not allowed", "error": "MethodNotAllowedError"})
             return json_response(404, {"message": f"No API route matches {method} {path} on lfnb.local",
                                        "error": "NotFound"})
-        if self.generation == "v4" and op.key in LEGACY_V1_READS:
+        if self.generation == "v4" and op.key in EVENTS_ONLY_REJECTED:
             return json_response(404, {"message": EVENTS_ONLY_MESSAGE})
         if op.key[1] != HEALTH_PATH:
             denied = self._authenticate(request.headers.get("authorization"))
             if denied:
                 return json_response(401, {"message": denied})
-        if self.generation == "v3" and op.key in V4_ONLY_READS:
-            return json_response(404, {"message": V4_ONLY_READS[op.key], "error": "LangfuseNotFoundError"})
         if self.limiter is not None and op.key[1] != HEALTH_PATH:
             refusal = self.limiter.consume(method, op.key[1], path)
             if refusal is not None:
@@ -217,7 +216,8 @@ class LocalApi:
                     return json_response(400, {"message": "Invalid JSON in request body",
                                                "error": "InvalidRequestError"})
         req = ApiRequest(method=method, path=path, path_params=params, query=query, body=body,
-                         headers={k: v for k, v in request.headers.items() if k not in _HIDDEN_HEADERS})
+                         headers={k: v for k, v in request.headers.items() if k not in _HIDDEN_HEADERS},
+                         generation=self.generation)
         response = await self._run(op, req)
         if fault in ("empty", "short") and cursor_read:
             response = _apply_page_fault(response, fault, _last(query, "cursor"),

@@ -8,8 +8,17 @@ Behaviour (facts sheet §4):
 * ``fields``: comma-separated groups; absent/empty → ``core,basic``; unknown names are
   dropped; only-unknown names → ``core`` alone. Fields of groups not requested are
   *absent*, not null. ``latency``/``timeToFirstToken`` (seconds) and ``modelId``,
-  ``inputPrice``, ``outputPrice``, ``totalPrice`` are always present; the latter four
-  are null unless ``model`` is requested, prices being decimal strings from ``models``.
+  ``inputPrice``, ``outputPrice``, ``totalPrice`` are always present as keys.
+  ``timeToFirstToken`` is null unless ``time`` or ``metrics`` is requested (Langfuse
+  computes it only from a selected ``completion_start_time`` or the metrics SQL:
+  ``observations_converters.ts`` ``convertEventsObservation`` and ``events.ts``
+  ``enrichObservationsWithModelData``); ``latency`` comes from core's start/end times.
+  The four model keys are null unless ``model`` is requested, prices being decimal
+  strings from ``models``.
+* ``usage``: ``totalCost`` and ``inputUsage``/``outputUsage``/``totalUsage`` are 0, never
+  null, for an observation without cost or usage keys (``convertEventsObservation``:
+  ``reducedCostDetails.total`` is ``Number(cost_details.total ?? 0)``, usages ``?? 0``);
+  ``inputCost``/``outputCost`` stay null without a matching key.
 * The provided model name is emitted as ``model`` only. The runtime and SDK 5.0.4
   (``ObservationV2.model``) use ``model``; the older OpenAPI text says
   ``providedModelName``. Emitting both would duplicate the value in every row for a
@@ -53,7 +62,7 @@ from typing import Any
 import xxhash
 
 from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
-from lfnb.local.handlers import ApiRequest, Reply, invalid_request, zod_error
+from lfnb.local.handlers import ApiRequest, Reply, invalid_request, require_v4, scalar_list, zod_error
 from lfnb.local.observations_v2_cache import cached_page
 
 __all__ = ["get_observations_v2", "FIELD_GROUPS", "DEFAULT_GROUPS", "parse_fields",
@@ -100,19 +109,19 @@ FIELD_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
     "model": (("model", "o.model"), ("internalModelId", "o.internal_model_id"),
               ("modelParameters", "o.model_parameters")),
     "usage": (("usageDetails", "o.usage_details"), ("costDetails", "o.cost_details"),
-              ("totalCost", "o.total_cost"), ("usagePricingTierName", "o.usage_pricing_tier_name"),
-              ("usagePricingTierId", "CAST(NULL AS VARCHAR)"), ("inputUsage", "o.input_usage"),
-              ("outputUsage", "o.output_usage"), ("totalUsage", "o.total_usage"),
+              ("totalCost", "coalesce(o.total_cost, 0)"), ("usagePricingTierName", "o.usage_pricing_tier_name"),
+              ("usagePricingTierId", "CAST(NULL AS VARCHAR)"), ("inputUsage", "coalesce(o.input_usage, 0)"),
+              ("outputUsage", "coalesce(o.output_usage, 0)"), ("totalUsage", "coalesce(o.total_usage, 0)"),
               ("inputCost", "o.input_cost"), ("outputCost", "o.output_cost")),
     "prompt": (("promptId", "o.prompt_id"), ("promptName", "o.prompt_name"),
                ("promptVersion", "o.prompt_version")),
-    # latency/timeToFirstToken are always present (below), so the group adds nothing more
+    # latency/timeToFirstToken are keys of every row (below); the group makes the latter non-null
     "metrics": (),
     "trace_context": (("tags", "o.tags"), ("release", "nullif(o.release, '')"),
                       ("traceName", "nullif(o.trace_name, '')")),
 }
 DEFAULT_GROUPS = ("core", "basic")
-_ALWAYS = (("latency", _LATENCY), ("timeToFirstToken", _TTFT))
+_ALWAYS = (("latency", _LATENCY),)
 _PRICES_NULL = (("modelId", "NULL"), ("inputPrice", "NULL"), ("outputPrice", "NULL"), ("totalPrice", "NULL"))
 _PRICES = (("modelId", "o.internal_model_id"), ("inputPrice", "mp.input_price"),
            ("outputPrice", "mp.output_price"), ("totalPrice", "mp.total_price"))
@@ -217,7 +226,8 @@ def _row_json(groups: tuple[str, ...], expand: bool) -> str:
     fields = [kv for g in groups for kv in FIELD_GROUPS[g]]
     if expand:
         fields = [(k, "o.metadata" if k == "metadata" else e) for k, e in fields]
-    fields += _ALWAYS + (_PRICES if "model" in groups else _PRICES_NULL)
+    ttft = _TTFT if ("time" in groups or "metrics" in groups) else "NULL"
+    fields += _ALWAYS + (("timeToFirstToken", ttft),) + (_PRICES if "model" in groups else _PRICES_NULL)
     return "json_object(" + ", ".join(f"'{k}', {e}" for k, e in fields) + ")"
 
 
@@ -233,6 +243,7 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     opts, issues = _parse_params(req)
     if issues:
         raise zod_error(issues)
+    require_v4(req, "observations_v2")     # after zod, as Langfuse's handler does
     advanced = parse_filter_param(req.get("filter"), "observations_v2")
     groups = parse_fields(req.get("fields"))
     expand = bool((req.get("expandMetadata") or "").strip())
@@ -253,12 +264,16 @@ def get_observations_v2(store: Any, req: ApiRequest) -> Reply:
     for name, expr in _SIMPLE_EQ.items():
         value = req.get(name)
         if value is not None and expr not in overridden:
+            if name == "parentObservationId" and value == "":
+                # Langfuse keeps "" (z.string().nullish()) and matches parent_span_id = '': the roots
+                clauses.append(f"{expr} IS NULL")
+                continue
             clauses.append(f"{expr} = ?")
             cparams.append(value)
     root = req.get("isRootObservation")
     if root is not None:
         clauses.append("o.parent_observation_id IS " + ("NULL" if root == "true" else "NOT NULL"))
-    envs = [v for raw in req.get_all("environment") for v in raw.split(",")]
+    envs = scalar_list(req, "environment")
     if envs and "o.environment" not in overridden:
         clauses.append("list_contains(?::VARCHAR[], o.environment)")
         cparams.append(envs)

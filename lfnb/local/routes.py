@@ -1,7 +1,10 @@
 """The route table of lfnb.local: every operation it knows, how a path matches, who handles it.
 
 Every operation of the catalogue the client uses (:data:`lfnb.langfuse.operations.OPERATIONS`:
-the 86 seed operations plus ``GET /api/public/v3/scores``) is routed. Handlers come from the
+the 86 seed operations plus ``GET /api/public/v3/scores``, ``/experiments`` and
+``/experiment-items``) is routed. Reads that only a v4 write mode serves refuse on a v3
+server *inside* their handlers, after parameter validation, as Langfuse does
+(:func:`lfnb.local.handlers.require_v4`). Handlers come from the
 other modules of ``lfnb.local`` (resources, observations v2, metrics engine), imported directly;
 an operation lfnb.local does not emulate (SCIM, media, organisations, …) stays routed and
 answers 501, so a client learns *which* operation is missing instead of getting a bare 404.
@@ -21,28 +24,24 @@ from urllib.parse import unquote
 
 from lfnb.langfuse.operations import OPERATIONS
 from lfnb.local import engine, observations_v2
-from lfnb.local.resources import ROUTES
+from lfnb.local.resources import ROUTES, experiments
 
 HEALTH_PATH = "/api/public/health"
 
-# Deprecated v1 reads that a Langfuse v4 deployment in events_only mode refuses (facts §2.9).
-LEGACY_V1_READS = frozenset({
+# Routes a Langfuse v4 deployment in events_only mode refuses with 404 before auth and
+# parameter validation: every route built with ``rejectInEventsOnlyMode: true``
+# (``web/src/features/public-api/server/createAuthedProjectAPIRoute.ts``; ``git grep
+# rejectInEventsOnlyMode web/src/pages``) that lfnb.local routes. The facts sheet's list
+# (§2.9) misses the dataset-run routes and ``/metrics/daily``.
+EVENTS_ONLY_REJECTED = frozenset({
     ("GET", "/api/public/traces"), ("GET", "/api/public/traces/{}"),
     ("GET", "/api/public/observations"), ("GET", "/api/public/observations/{}"),
     ("GET", "/api/public/sessions"), ("GET", "/api/public/sessions/{}"),
     ("GET", "/api/public/v2/scores"), ("GET", "/api/public/v2/scores/{}"),
-    ("GET", "/api/public/metrics"),
+    ("GET", "/api/public/metrics"), ("GET", "/api/public/metrics/daily"),
+    ("GET", "/api/public/dataset-run-items"), ("GET", "/api/public/datasets/{}/runs"),
+    ("GET", "/api/public/datasets/{}/runs/{}"), ("DELETE", "/api/public/datasets/{}/runs/{}"),
 })
-
-# Reads a v3 deployment refuses with 404 LangfuseNotFoundError and these messages.
-_V4_DOCS = "Learn more at: https://langfuse.com/docs/v4"
-V4_ONLY_READS = {
-    ("GET", "/api/public/v2/observations"): f"The observations v2 API is only available in a Langfuse v4 write mode. {_V4_DOCS}",
-    ("GET", "/api/public/v2/metrics"): f"The metrics v2 API is only available in a Langfuse v4 write mode. {_V4_DOCS}",
-    # Langfuse gates v3 scores with its own flag (LANGFUSE_ENABLE_SCORES_V3_API) and this
-    # message in web/src/pages/api/public/v3/scores/index.ts; a v3 deployment without the flag.
-    ("GET", "/api/public/v3/scores"): "v3 Scores API is not enabled on this instance",
-}
 
 # Cursor-paginated reads: the only ones the ``empty``/``short`` faults apply to.
 CURSOR_READS = frozenset({("GET", "/api/public/v2/observations"), ("GET", "/api/public/v3/scores")})
@@ -133,6 +132,8 @@ def build_table() -> RouteTable:
         ("GET", "/api/public/v2/observations", "observations_v2_get_many", observations_v2.get_observations_v2),
         ("GET", "/api/public/metrics", "metrics_metrics", engine.handle_metrics_v1),
         ("GET", "/api/public/v2/metrics", "metrics_v2_metrics", engine.handle_metrics_v2),
+        ("GET", "/api/public/experiments", "experiments_list", experiments.experiments_list),
+        ("GET", "/api/public/experiment-items", "experiments_list_items", experiments.experiments_list_items),
     ]
     for method, template, name, handler in handled:
         table.add(Operation(method.upper(), template, name, handler))

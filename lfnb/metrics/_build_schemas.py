@@ -159,7 +159,7 @@ def _view_rule(name: str, facts: dict, numeric_aggs: list[str]) -> dict:
         })
     filter_rules += [
         {"if": {"properties": {"column": {"const": time_col}}, "required": ["column"]},
-         "then": {"properties": {"type": {"enum": ["datetime"]}}}},
+         "then": {"properties": {"type": {"enum": ["datetime", "null"]}}}},  # queryBuilder.ts: null passes
         {"if": {"properties": {"column": {"const": "metadata"}}, "required": ["column"]},
          "then": {"properties": {"type": {"enum": ["stringObject"]}}}},
         # LFE-4838: an unknown column ending in "Name" is treated as the name dimension

@@ -184,10 +184,11 @@ def filter_issue(f: dict, facts: dict) -> str | None:
         return (f"Invalid filter for field '{column}': Filter type '{ftype}' is not supported for "
                 f"dimension type '{dim['type']}'. {_EXPECTED[dim['type']]}")
     if column == facts["timeColumn"]:
-        if ftype == "datetime":
+        # queryBuilder.ts validateFilters: null filters pass, else only datetime
+        if ftype in ("datetime", "null"):
             return None
         return (f"Invalid filter for field '{column}': Filter type '{ftype}' is not supported for "
-                "dimension type 'datetime'. Expected 'datetime'.")
+                f"time dimension '{facts['timeColumn']}'. Expected 'datetime'.")
     if column == "metadata":
         if ftype != "stringObject":
             return ("Invalid filter for field 'metadata': Metadata filters require type 'stringObject' with a "

@@ -1,4 +1,4 @@
-"""The generic paginated read, and the ``read_*`` of every list endpoint without generations.
+"""The generic paginated read, and the ``read_*`` of every list endpoint (dataset runs depend on the generation).
 
 Mixed into :class:`lfnb.client.Client`; relies on ``self._transport``.
 """
@@ -32,8 +32,10 @@ LIST_READS: dict[str, str] = {
     "annotation_queues_list_queue_items": "read_annotation_queue_items",
     "comments_get": "read_comments",
     "dataset_items_list": "read_dataset_items",
-    "dataset_run_items_list": "read_dataset_run_items",
-    "datasets_get_runs": "read_dataset_runs",
+    "dataset_run_items_list": "read_dataset_run_items",  # v3 servers
+    "datasets_get_runs": "read_dataset_runs",            # v3 servers
+    "experiments_list_items": "read_dataset_run_items",  # v4 servers
+    "experiments_list": "read_dataset_runs",             # v4 servers
     "datasets_list": "read_datasets",
     "llm_connections_list": "read_llm_connections",
     "models_list": "read_models",
@@ -67,7 +69,7 @@ def as_list(value: str | Iterable[str] | None) -> list[str] | None:
 
 
 class ListReads(Session):
-    """``read_*`` for the page-based list endpoints (same on v3 and v4 servers)."""
+    """``read_*`` for the list endpoints (the same on v3 and v4 servers, except dataset runs)."""
 
     def _read_list(self, operation: str, columns: Sequence[tuple[str, str]] | str, params: dict | None = None, *,
                    limit: int = PAGE_LIMIT, max_rows: int | None = None, workers: int = 1,
@@ -107,21 +109,51 @@ class ListReads(Session):
 
     def read_dataset_runs(self, dataset_name: str, *, max_rows: int | None = None,
                           progress: bool | None = None) -> pd.DataFrame:
-        """Runs of one dataset (``GET /api/public/datasets/{datasetName}/runs``)."""
+        """Runs of one dataset.
+
+        v3 servers: ``GET /api/public/datasets/{datasetName}/runs``. v4 servers refuse
+        that route (events_only mode), so the runs are read as *experiments*
+        (``GET /api/public/experiments``, filtered on the dataset's id, which one
+        ``GET /api/public/v2/datasets/{datasetName}`` resolves; ``fromStartTime`` is
+        1970-01-01, so every run is included). On v4 ``createdAt`` is the
+        experiment's ``startTime`` (when its first item ran), ``updatedAt`` is NA,
+        and the rows come latest activity first.
+        """
+        if self.generation == "v4":
+            dataset = self.call("datasets_get", datasetName=dataset_name)
+            return self._read_list("experiments_list", "dataset_runs",
+                                   {"datasetId": dataset["id"], "fromStartTime": _ALL_TIME, "fields": "core,metadata"},
+                                   limit=PAGE_LIMIT, max_rows=max_rows, progress=progress,
+                                   transform=lambda rows: [_run_from_experiment(r, dataset["name"]) for r in rows])
         return self._read_list("datasets_get_runs", "dataset_runs", {"datasetName": dataset_name},
                                max_rows=max_rows, progress=progress)
 
     def read_dataset_run_items(self, dataset_id: str | None = None, *, run_name: str | None = None,
                                dataset_name: str | None = None, max_rows: int | None = None,
                                workers: int = 1, progress: bool | None = None) -> pd.DataFrame:
-        """Items of one dataset run (``GET /api/public/dataset-run-items``).
+        """Items of one dataset run.
 
         Give ``dataset_id`` or ``dataset_name`` (resolved with one request), and ``run_name``.
+        v3 servers: ``GET /api/public/dataset-run-items``. v4 servers refuse that route
+        (events_only mode), so the items are read as *experiment items*
+        (``GET /api/public/experiment-items`` filtered on the dataset id and the run
+        name, from 1970-01-01): ``id`` is then the experiment item's id (on Langfuse its
+        root observation's id), ``observationId`` and ``updatedAt`` are NA and
+        ``createdAt`` is the item's ``startTime``. ``workers`` applies to v3 only.
         """
         if dataset_id is None and dataset_name is not None:
             dataset_id = self.call("datasets_get", datasetName=dataset_name)["id"]
         if dataset_id is None or run_name is None:
             raise ConfigError("read_dataset_run_items needs run_name and dataset_id (or dataset_name)")
+        if self.generation == "v4":
+            # the run name goes in a filter: the experimentName parameter splits on commas
+            name_filter = [{"type": "stringOptions", "column": "experimentName", "operator": "any of",
+                            "value": [run_name]}]
+            return self._read_list("experiments_list_items", "dataset_run_items",
+                                   {"datasetId": dataset_id, "fromStartTime": _ALL_TIME, "fields": "core",
+                                    "filter": json.dumps(name_filter)},
+                                   limit=PAGE_LIMIT, max_rows=max_rows, progress=progress,
+                                   transform=lambda rows: [_run_item_from_experiment_item(r) for r in rows])
         return self._read_list("dataset_run_items_list", "dataset_run_items",
                                {"datasetId": dataset_id, "runName": run_name},
                                max_rows=max_rows, workers=workers, progress=progress)
@@ -174,6 +206,23 @@ class ListReads(Session):
         """The project(s) these keys belong to (``GET /api/public/projects``)."""
         return self._read_list("projects_get", "projects", progress=False)
 
+
+
+_ALL_TIME = "1970-01-01T00:00:00.000Z"   # experiments need a fromStartTime
+
+
+def _run_from_experiment(r: dict, dataset_name: str) -> dict:
+    """An ``ExperimentV1`` row as a dataset run record (see :meth:`ListReads.read_dataset_runs`)."""
+    return {"id": r.get("id"), "name": r.get("name"), "description": r.get("description"),
+            "metadata": r.get("metadata"), "datasetId": r.get("datasetId"), "datasetName": dataset_name,
+            "createdAt": r.get("startTime"), "updatedAt": None}
+
+
+def _run_item_from_experiment_item(r: dict) -> dict:
+    """An ``ExperimentItemV1`` row as a dataset run item record (see :meth:`ListReads.read_dataset_run_items`)."""
+    return {"id": r.get("id"), "datasetRunId": r.get("experimentId"), "datasetRunName": r.get("experimentName"),
+            "datasetItemId": r.get("experimentItemId"), "traceId": r.get("traceId"), "observationId": None,
+            "createdAt": r.get("startTime"), "updatedAt": None}
 
 
 document_columns(ListReads, {

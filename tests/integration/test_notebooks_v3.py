@@ -2,7 +2,7 @@
 
 nbval checks them against the v4 demo server with their outputs compared; here every
 notebook is executed top to bottom against the same data served as a v3 deployment
-(no v2 observations, no v2 metrics, no v3 scores), outputs not compared.
+(a self-hosted v3 from v3.180.0: no v2 observations, no v2 metrics, no experiments), outputs not compared.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def test_read_metrics(lf, own_server, tmp_path):
 
 def test_operations_frame_and_health(lf):
     ops = lf.operations()
-    assert len(ops) == 87
+    assert len(ops) == 89      # 86 seed operations, v3 scores, experiments and experiment items
     assert lf.call("health_health")["status"] == "OK"
 
 

@@ -25,13 +25,22 @@ pytestmark = pytest.mark.integration
 
 AUTH = ("pk-lf-local", "sk-lf-local")
 HOST_HINT = ". Confirm that you've configured the correct host."
-V1_READS = ["/api/public/traces", "/api/public/traces/t-1", "/api/public/observations",
-            "/api/public/observations/o-1", "/api/public/sessions", "/api/public/sessions/s-1",
-            "/api/public/v2/scores", "/api/public/v2/scores/s-1", "/api/public/metrics"]
+# every route Langfuse builds with rejectInEventsOnlyMode that lfnb.local serves (method, path)
+V1_READS = [("GET", "/api/public/traces"), ("GET", "/api/public/traces/t-1"), ("GET", "/api/public/observations"),
+            ("GET", "/api/public/observations/o-1"), ("GET", "/api/public/sessions"),
+            ("GET", "/api/public/sessions/s-1"), ("GET", "/api/public/v2/scores"), ("GET", "/api/public/v2/scores/s-1"),
+            ("GET", "/api/public/metrics"), ("GET", "/api/public/metrics/daily"),
+            ("GET", "/api/public/dataset-run-items"), ("GET", "/api/public/datasets/d/runs"),
+            ("GET", "/api/public/datasets/d/runs/r"), ("DELETE", "/api/public/datasets/d/runs/r")]
+_V4 = "is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4"
+_METRICS_Q = json.dumps({"view": "observations", "metrics": [{"measure": "count", "aggregation": "count"}],
+                         "fromTimestamp": "2026-10-01T00:00:00Z", "toTimestamp": "2026-11-01T00:00:00Z"})
+# v4-only reads: valid parameters (Langfuse refuses them on v3 only after validating), and the message
 V4_READS = {
-    "/api/public/v2/observations": "The observations v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
-    "/api/public/v2/metrics": "The metrics v2 API is only available in a Langfuse v4 write mode. Learn more at: https://langfuse.com/docs/v4",
-    "/api/public/v3/scores": "v3 Scores API is not enabled on this instance",
+    "/api/public/v2/observations": ({}, f"The observations v2 API {_V4}"),
+    "/api/public/v2/metrics": ({"query": _METRICS_Q}, f"The metrics v2 API {_V4}"),
+    "/api/public/experiments": ({"fromStartTime": "2026-10-01T00:00:00Z"}, f"The experiments API {_V4}"),
+    "/api/public/experiment-items": ({"fromStartTime": "2026-10-01T00:00:00Z"}, f"The experiment items API {_V4}"),
 }
 T0 = datetime(2026, 10, 31, 12, 0, 0)
 
@@ -118,11 +127,11 @@ def test_unknown_path_is_json_404(v4_server):
 
 
 def test_wrong_method_is_json_405(v4_server):
+    # withMiddlewares.ts: MethodNotAllowedError ("MethodNotAllowedError", 405, "Method not allowed"), no Allow header
     r = requests.post(v4_server.base_url + "/api/public/health", auth=AUTH, timeout=5)
     assert r.status_code == 405
-    assert r.headers["allow"] == "GET"
-    assert r.json() == {"message": "Method POST not allowed on /api/public/health; allowed: GET",
-                        "error": "MethodNotAllowed"}
+    assert "allow" not in r.headers
+    assert r.json() == {"message": "Method not allowed", "error": "MethodNotAllowedError"}
 
 
 def test_unimplemented_operation_is_501_naming_it(v4_server):
@@ -192,9 +201,9 @@ def test_every_operation_answers_json(both_server, method, template, name):
 
 # --- generation modes --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", V1_READS)
-def test_v1_reads_are_404_on_v4(v4_server, path):
-    r = requests.get(v4_server.base_url + path, timeout=5)   # refused before auth, as Langfuse does
+@pytest.mark.parametrize("method,path", V1_READS)
+def test_v1_reads_are_404_on_v4(v4_server, method, path):
+    r = requests.request(method, v4_server.base_url + path, timeout=5)   # refused before auth, as Langfuse does
     assert r.status_code == 404
     assert r.json() == {"message": EVENTS_ONLY_MESSAGE}
     assert EVENTS_ONLY_MESSAGE == ("This endpoint is not available on deployments running in Langfuse v4 "
@@ -203,9 +212,16 @@ def test_v1_reads_are_404_on_v4(v4_server, path):
 
 @pytest.mark.parametrize("path", sorted(V4_READS))
 def test_v4_reads_are_404_on_v3(v3_server, path):
-    r = get(v3_server, path)
+    params, message = V4_READS[path]
+    r = get(v3_server, path, params=params)
     assert r.status_code == 404
-    assert r.json() == {"message": V4_READS[path], "error": "LangfuseNotFoundError"}
+    assert r.json() == {"message": message, "error": "LangfuseNotFoundError"}
+
+
+def test_v3_serves_v3_scores(v3_server):
+    # self-hosted v3 from v3.180.0: d32b8521a3 "release v3 scores API" removed the flag gate
+    r = get(v3_server, "/api/public/v3/scores")
+    assert r.status_code == 200 and r.json() == {"data": [], "meta": {"limit": 50}}
 
 
 def test_v3_needs_auth_before_the_gate(v3_server):

@@ -148,7 +148,7 @@ def test_every_problem_is_listed_and_the_message_shows_three():
     ({"filters": [{"column": "name", "type": "string", "operator": "matches", "value": "x"}]},
      [("$.filters[0].operator", "must be one of =, contains, does not contain, starts with, ends with; got 'matches'")]),
     ({"filters": [{"column": "start_time", "type": "string", "operator": "=", "value": "x"}]},
-     [("$.filters[0].type", "must be one of datetime; got 'string'")]),
+     [("$.filters[0].type", "must be one of datetime, null; got 'string'")]),
     ({"filters": [{"column": "startTime", "type": "datetime", "operator": ">", "value": "2025-01-01T00:00:00Z"}]},
      [("$.filters[0].column", "must be one of id, traceId, environment, parentObservationId, isRootObservation, type, "
        "name, level, version, userId, sessionId, tags, release, traceName, traceRelease, traceVersion, "

@@ -1,4 +1,4 @@
-"""The catalogue: all 86 seed operations + v3 scores, checked against the TSV and the OpenAPI."""
+"""The catalogue: all 86 seed operations + v3 scores + experiments, checked against the TSV and the OpenAPI."""
 
 from __future__ import annotations
 
@@ -10,18 +10,30 @@ from lfnb.errors import ConfigError
 from lfnb.langfuse.operations import OPERATIONS, build_request, get_operation, operations_frame
 from lfnb.langfuse.ratelimits import resource_of
 
+EXTRA = {"scores_v3_get_many", "experiments_list", "experiments_list_items"}
 
-def test_catalogue_size_and_v3_scores():
-    assert len(OPERATIONS) == 87
+
+def test_catalogue_size_and_beyond_the_seed():
+    assert len(OPERATIONS) == 89
     op = OPERATIONS["scores_v3_get_many"]
-    assert (op.method, op.path, op.paging, op.generation) == ("GET", "/api/public/v3/scores", "cursor", "v4")
+    # served by v4 and by self-hosted v3 from v3.180.0 (d32b8521a3 "release v3 scores API")
+    assert (op.method, op.path, op.paging, op.generation) == ("GET", "/api/public/v3/scores", "cursor", "both")
+    # the v4 replacements of dataset runs (web/src/pages/api/public/experiments/, experiment-items/)
+    assert [(o.path, o.required_query, o.paging, o.generation) for o in
+            (OPERATIONS["experiments_list"], OPERATIONS["experiments_list_items"])] == [
+        ("/api/public/experiments", ("fromStartTime",), "cursor", "v4"),
+        ("/api/public/experiment-items", ("fromStartTime",), "cursor", "v4")]
+    # routes built with rejectInEventsOnlyMode: a v4 server refuses them
+    assert {n for n in ("dataset_run_items_list", "datasets_get_runs", "datasets_get_run", "datasets_delete_run")
+            if OPERATIONS[n].generation == "v3"} == {"dataset_run_items_list", "datasets_get_runs",
+                                                     "datasets_get_run", "datasets_delete_run"}
 
 
 def test_catalogue_equals_seed_tsv(shared):
     rows = list(csv.DictReader(open(shared / "reference" / "seed-operations.tsv"), delimiter="\t"))
     assert len(rows) == 86
     expected = {(r["operation"], r["method"], r["path"]) for r in rows}
-    ours = {(o.name, o.method, o.path) for o in OPERATIONS.values() if o.name != "scores_v3_get_many"}
+    ours = {(o.name, o.method, o.path) for o in OPERATIONS.values() if o.name not in EXTRA}
     assert ours == expected
 
 
@@ -40,7 +52,7 @@ def test_query_params_equal_openapi(shared):
 
 def test_paging_kinds():
     cursor = sorted(o.name for o in OPERATIONS.values() if o.paging == "cursor")
-    assert cursor == ["observations_v2_get_many", "scores_v3_get_many"]
+    assert cursor == ["experiments_list", "experiments_list_items", "observations_v2_get_many", "scores_v3_get_many"]
     assert OPERATIONS["trace_list"].paging == "page"
     assert OPERATIONS["health_health"].paging == "none"
 
@@ -93,7 +105,7 @@ def test_operations_frame():
     df = operations_frame()
     assert list(df.columns) == ["operation", "method", "path", "path_params", "query_params", "paging",
                                 "generation", "resource"]
-    assert len(df) == 87
+    assert len(df) == 89
     assert set(df["generation"]) == {"v3", "v4", "both"}
 
 

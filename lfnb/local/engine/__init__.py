@@ -50,7 +50,7 @@ from lfnb.errors import QueryValidationError
 from lfnb.local.engine.histogram import histogram
 from lfnb.local.engine.sql import Plan, build
 from lfnb.local.engine.zod import zod_issues
-from lfnb.local.handlers import ApiRequest, invalid_request, zod_error
+from lfnb.local.handlers import ApiRequest, invalid_request, require_v4, zod_error
 from lfnb.metrics import checks
 from lfnb.metrics.validation import normalize, query_issues
 
@@ -80,6 +80,8 @@ def _handle(store, req: ApiRequest, version: str) -> dict:
     issues = zod_issues(data, version)
     if issues:
         raise zod_error(issues)
+    if version == "v2":
+        require_v4(req, "metrics_v2")      # after zod, before validateQuery (web/src/pages/api/public/v2/metrics.ts)
     q = normalize(data)
     problems = checks.semantic_issues(q, version)
     if problems:

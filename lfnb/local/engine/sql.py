@@ -182,6 +182,8 @@ def filter_sql(f: dict, v: ViewSql, params: _Params) -> tuple[str, str | None]:
     if dim is None and column.endswith("Name") and "name" in v.dims:
         dim = v.dims["name"]
     if dim is None and column == v.time_column:
+        if ftype == "null":       # allowed by validateFilters; the time column is never null
+            return f"b.{column} IS {'NOT ' if op == 'is not null' else ''}NULL", None
         return f"b.{column} {op} {params.add(parse_filter_datetime(value))}", None
     if dim is None and column == "metadata":
         expr = f"coalesce(json_extract_string(b.metadata, {params.add('$.' + _json_key(f['key']))}), '')"

@@ -170,7 +170,11 @@ def observations_v2() -> ViewSql:
         "type": s1("b.type"), "name": s1("b.name"), "level": s1("b.level"), "version": ni("b.version"),
         "userId": ni("b.user_id"), "sessionId": ni("b.session_id"),
         "tags": tags("b.tags"), "release": ni("b.release"),
-        "traceName": s1("b.trace_name"), "traceRelease": ni("b.release"), "traceVersion": ni("b.trace_version"),
+        # eventsTableTraceNameSqlForAlias (packages/shared/src/eventsTable.ts): the trace name, else
+        # the row's own name when it is a root; null when empty (no join on this view)
+        "traceName": Dim("COALESCE(NULLIF(b.trace_name, ''), CASE WHEN b.parent_observation_id IS NULL "
+                         "THEN NULLIF(b.name, '') END)", empty_is_null=True),
+        "traceRelease": ni("b.release"), "traceVersion": ni("b.trace_version"),
         "providedModelName": ni("b.model"), "promptName": ni("b.prompt_name"),
         "promptVersion": Dim("b.prompt_version", is_string=False),
         "startTimeMonth": _month("b.start_time"),
@@ -181,6 +185,9 @@ def observations_v2() -> ViewSql:
     }
     measures = dict(OBS_MEASURES)
     measures.update({
+        # events_core.total_cost is ALIAS cost_details['total'] (0040_create_events_core.up.sql), not
+        # nullable: an observation without cost counts as 0 in sums, averages and percentiles (v1: NULL)
+        "totalCost": Measure(f"coalesce({det_sum('b.total_cost')}, 0)"),
         "traceId": Measure("any_value(b.trace_id)"),
         "uniqueUserIds": Measure("any_value(NULLIF(b.user_id, ''))"),
         "uniqueSessionIds": Measure("any_value(NULLIF(b.session_id, ''))"),
@@ -235,7 +242,7 @@ def scores(version: str, view: str) -> ViewSql:
     else:
         trace_dims = {
             "sessionId": s1("b.session_id"), "datasetRunId": ni("b.dataset_run_id"),
-            "traceName": rel(s1("t.name"), "t"), "userId": ni("t.user_id", "t"),
+            "traceName": ni("t.name", "t"), "userId": ni("t.user_id", "t"),
             "tags": tags("t.tags", "t"),
             "traceRelease": ni("t.release", "t"), "traceVersion": ni("t.version", "t"),
             "observationName": rel(s1("o.name"), "o"), "observationModelName": ni("o.model", "o"),

@@ -285,8 +285,10 @@ def _insert_datasets(cur, ctx, tr, obs, trace_ids, obs_ids, s: Scores) -> list[s
             mq = np.array([cat.MODEL_QUALITY[m[0]] for m in cat.MODELS])[main_model[chosen]]
             expected = 0.62 + mq + cat.PROMPT_QUALITY_STEP * ((pversion or 2) - 1)
             ok = expected + rng.normal(0, 0.1, n_items) > 0.62
+            # item evaluations score the item's trace, as the SDK's run_experiment does; Langfuse
+            # holds exactly one of traceId/sessionId/datasetRunId per score (facts §6 validation)
             s.add("exact-match", "EVAL", n_items, trace=chosen, value=ok.astype(float),
-                  string=ok.astype(np.int64), evaluator=3, run=len(run_ids) - 1,
+                  string=ok.astype(np.int64), evaluator=3,
                   ts=ctx.before_end(np.full(n_items, rt), rng.integers(US, 600 * US, n_items)))
     return run_ids
 

@@ -36,7 +36,7 @@ _OBJECT_TABLES = {"TRACE": "traces", "OBSERVATION": "observations", "SESSION": "
 
 
 def queue_json(row: dict) -> dict:
-    return {"id": row["id"], "projectId": row["project_id"], "name": row["name"],
+    return {"id": row["id"], "name": row["name"],  # strict AnnotationQueueSchema: no projectId
             "description": row["description"], "scoreConfigIds": list(row["score_config_ids"] or []),
             "createdAt": iso(row["created_at"]), "updatedAt": iso(row["updated_at"])}
 

@@ -1,9 +1,10 @@
 """Store rows → Langfuse JSON objects (camelCase keys, ISO timestamps with ms and ``Z``).
 
 One function per API object, shared by the list, get-by-id and nested renderings
-(a trace's observations and scores, a session's traces). Shapes follow the OpenAPI
-schemas named in each docstring; extra keys Langfuse also sends are kept where the
-schema allows them (it never sets ``additionalProperties: false`` on these objects).
+(a trace's observations and scores, a session's traces). The v1 trace, observation and
+session objects have exactly the keys of Langfuse's strict zod schemas
+(``web/src/features/public-api/types/*.ts``, ``.strict()``), which its own server tests
+verify; score objects follow the non-strict v2/v3 score schemas.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ def seconds_between(start, end) -> float | None:
 
 
 def trace_json(row: dict, *, io: bool = True) -> dict:
-    """A ``traces`` row as the OpenAPI ``Trace`` object (input/output/metadata only with ``io``)."""
+    """A ``traces`` row as Langfuse's strict ``APITrace`` (``web/src/features/public-api/types/traces.ts``):
+    18 keys, ``externalId`` always null; without ``io`` ``input``/``output`` are null and
+    ``metadata`` is ``{}`` (``convertClickhouseTracesListToDomain``), as is a missing metadata."""
+    metadata = parse_json(row["metadata"]) if io else None
     out = {
         "id": row["id"],
+        "externalId": None,
         "projectId": row["project_id"],
         "timestamp": iso(row["timestamp"]),
         "name": row["name"],
@@ -50,10 +55,9 @@ def trace_json(row: dict, *, io: bool = True) -> dict:
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
     }
-    if io:
-        out["input"] = parse_json(row["input"])
-        out["output"] = parse_json(row["output"])
-        out["metadata"] = parse_json(row["metadata"])
+    out["input"] = parse_json(row["input"]) if io else None
+    out["output"] = parse_json(row["output"]) if io else None
+    out["metadata"] = {} if metadata is None else metadata
     return out
 
 
@@ -71,61 +75,74 @@ def _num_dict(text: Any) -> dict:
     return {k: float(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def observation_json(row: dict) -> dict:
-    """An ``observations`` row (joined with its model's prices as ``input_price`` …) as the
-    OpenAPI ``ObservationsView``: latency and timeToFirstToken in seconds, prices numbers."""
-    has_usage = any(row.get(k) is not None for k in ("input_usage", "output_usage", "total_usage"))
-    usage = {
-        "input": int(row["input_usage"] or 0),
-        "output": int(row["output_usage"] or 0),
-        "total": int(row["total_usage"] or 0),
-        "unit": "TOKENS" if has_usage else None,
-        "inputCost": row["input_cost"],
-        "outputCost": row["output_cost"],
-        "totalCost": row["total_cost"],
-    }
+def _keyed_sum(details: dict, word: str) -> float | None:
+    """Sum of the values whose key contains ``word``; None when no key does."""
+    values = [v for k, v in details.items() if word in k]
+    return sum(values) if values else None
+
+
+def observation_json(row: dict, *, nested: bool = False) -> dict:
+    """An ``observations`` row (joined with its model's prices as ``input_price`` …) as
+    Langfuse's strict ``APIObservation`` (``web/src/features/public-api/types/observations.ts``,
+    ``transformDbToApiObservation``): exactly its 42 keys, latency and timeToFirstToken in
+    seconds, prices numbers. ``unit`` is always ``"TOKENS"``; ``promptTokens`` /
+    ``completionTokens`` sum the usage keys containing "input"/"output" (0 without any),
+    ``totalTokens`` is ``usageDetails.total`` or 0; ``calculatedInputCost`` /
+    ``calculatedOutputCost`` sum the matching cost keys (null without any) and
+    ``calculatedTotalCost`` is ``costDetails.total`` or **0** (``reduceUsageOrCostDetails``).
+    ``nested`` (observations inside ``GET /traces/{id}``) gives missing prices 0, as
+    Langfuse's trace route does (``?? new Decimal(0)``)."""
+    usage_details = _int_dict(row["usage_details"])
+    cost_details = _num_dict(row["cost_details"])
+    prompt_tokens = _keyed_sum(usage_details, "input") or 0
+    completion_tokens = _keyed_sum(usage_details, "output") or 0
+    total_tokens = usage_details.get("total", 0)
+    prices = {k: row.get(k) for k in ("input_price", "output_price", "total_price")}
+    if nested:
+        prices = {k: 0.0 if v is None else v for k, v in prices.items()}
     return {
         "id": row["id"],
-        "traceId": row["trace_id"],
         "projectId": row["project_id"],
-        "type": row["type"],
+        "traceId": row["trace_id"],
+        "parentObservationId": row["parent_observation_id"],
         "name": row["name"],
+        "type": row["type"],
+        "environment": row["environment"] or "default",
         "startTime": iso(row["start_time"]),
         "endTime": iso(row["end_time"]),
-        "completionStartTime": iso(row["completion_start_time"]),
-        "model": row["model"],
-        "modelParameters": parse_json(row["model_parameters"]),
+        "version": row["version"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
         "input": parse_json(row["input"]),
         "output": parse_json(row["output"]),
         "metadata": parse_json(row["metadata"]),
-        "version": row["version"],
-        "usage": usage,
         "level": row["level"],
         "statusMessage": row["status_message"],
-        "parentObservationId": row["parent_observation_id"],
+        "model": row["model"],
+        "modelParameters": parse_json(row["model_parameters"]),
+        "completionStartTime": iso(row["completion_start_time"]),
         "promptId": row["prompt_id"],
         "promptName": row["prompt_name"],
         "promptVersion": row["prompt_version"],
-        "usageDetails": _int_dict(row["usage_details"]),
-        "costDetails": _num_dict(row["cost_details"]),
-        "environment": row["environment"] or "default",
+        "usageDetails": usage_details,
+        "costDetails": cost_details,
+        "usage": {"unit": "TOKENS", "input": prompt_tokens, "output": completion_tokens,
+                  "total": total_tokens},
+        "unit": "TOKENS",
+        "promptTokens": prompt_tokens,
+        "completionTokens": completion_tokens,
+        "totalTokens": total_tokens,
+        "usagePricingTierName": row.get("usage_pricing_tier_name"),
+        "usagePricingTierId": None,
         "modelId": row["internal_model_id"],
-        "inputPrice": row.get("input_price"),
-        "outputPrice": row.get("output_price"),
-        "totalPrice": row.get("total_price"),
-        "calculatedInputCost": row["input_cost"],
-        "calculatedOutputCost": row["output_cost"],
-        "calculatedTotalCost": row["total_cost"],
-        "inputUsage": int(row["input_usage"] or 0),
-        "outputUsage": int(row["output_usage"] or 0),
-        "totalUsage": int(row["total_usage"] or 0),
-        "inputCost": row["input_cost"],
-        "outputCost": row["output_cost"],
-        "totalCost": row["total_cost"],
+        "inputPrice": prices["input_price"],
+        "outputPrice": prices["output_price"],
+        "totalPrice": prices["total_price"],
+        "calculatedInputCost": _keyed_sum(cost_details, "input"),
+        "calculatedOutputCost": _keyed_sum(cost_details, "output"),
+        "calculatedTotalCost": cost_details.get("total", 0.0),
         "latency": seconds_between(row["start_time"], row["end_time"]),
         "timeToFirstToken": seconds_between(row["start_time"], row["completion_start_time"]),
-        "createdAt": iso(row["created_at"]),
-        "updatedAt": iso(row["updated_at"]),
     }
 
 
@@ -175,23 +192,27 @@ def score_v1_json(row: dict) -> dict:
     return out
 
 
-def score_json(row: dict, *, trace: bool = False) -> dict:
-    """A ``scores`` row as the v2 ``Score`` / ``GetScoresResponseData`` object; with
-    ``trace`` the row must carry ``t_user_id``, ``t_tags``, ``t_environment``,
-    ``t_session_id`` from a join on its trace. A score without a trace gets a ``trace``
-    object of nulls: the OpenAPI ``$ref`` makes a plain ``null`` invalid there."""
+def score_json(row: dict, *, trace: bool | None = None) -> dict:
+    """A ``scores`` row as the v2 ``Score`` / ``GetScoresResponseData`` object.
+
+    In a list (``trace`` True or False) every row has the ``trace`` key, as Langfuse's
+    ``_handleGenerateScoresForPublicApi`` writes it: ``includeTrace && record.trace_id !== null
+    ? {userId, tags, environment, sessionId} : null``; the row must then carry ``t_user_id``,
+    ``t_tags``, ``t_environment``, ``t_session_id`` from a join on its trace. ``trace`` None
+    (get by id) leaves the key out."""
     out = _score_base(row)
+    out["executionTraceId"] = None     # APIScoreSchemaV2 requires the key (nullable)
     out.update(_value_fields(row))
-    if trace:
-        if row.get("t_id") is None:
-            out["trace"] = {"userId": None, "tags": None, "environment": None, "sessionId": None}
-        else:
+    if trace is not None:
+        if trace and row.get("trace_id") is not None and row.get("t_id") is not None:
             out["trace"] = {
                 "userId": row["t_user_id"],
                 "tags": list(row["t_tags"] or []),
                 "environment": row["t_environment"],
                 "sessionId": row["t_session_id"],
             }
+        else:
+            out["trace"] = None
     return out
 
 
@@ -224,7 +245,7 @@ def score_v3_json(row: dict, groups: set[str]) -> dict:
         meta = parse_json(row["metadata"])
         out["comment"] = row["comment"]
         out["configId"] = row["config_id"]
-        out["metadata"] = meta if isinstance(meta, dict) else None
+        out["metadata"] = meta if isinstance(meta, dict) else {}
     if "subject" in groups:
         out["subject"] = _v3_subject(row)
     if "annotation" in groups:
@@ -234,14 +255,19 @@ def score_v3_json(row: dict, groups: set[str]) -> dict:
 
 
 def _v3_subject(row: dict) -> dict | None:
-    if row["observation_id"]:
-        return {"kind": "observation", "id": row["observation_id"], "traceId": row["trace_id"]}
-    if row["trace_id"]:
-        return {"kind": "trace", "id": row["trace_id"]}
-    if row["session_id"]:
-        return {"kind": "session", "id": row["session_id"]}
+    """Langfuse's ``deriveSubjectForV3``: experiment, then observation (``traceId`` only when
+    set), then session, then trace."""
     if row["dataset_run_id"]:
         return {"kind": "experiment", "id": row["dataset_run_id"]}
+    if row["observation_id"]:
+        subject = {"kind": "observation", "id": row["observation_id"]}
+        if row["trace_id"]:
+            subject["traceId"] = row["trace_id"]
+        return subject
+    if row["session_id"]:
+        return {"kind": "session", "id": row["session_id"]}
+    if row["trace_id"]:
+        return {"kind": "trace", "id": row["trace_id"]}
     return None
 
 

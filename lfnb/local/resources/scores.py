@@ -3,10 +3,21 @@ cursor-based ``GET /api/public/v3/scores``.
 
 Both lists are ordered ``timestamp DESC, id DESC``.
 
-v3 cursor: URL-safe base64 (no padding) of the JSON ``{"ts": "<timestamp, ISO µs>",
-"id": "<score id>"}`` of the last row of the page; the next page is
-``(timestamp, id) < (ts, id)``. The handler reads ``limit + 1`` rows and sets
-``meta.cursor`` only when that extra row exists, so the final page has no cursor.
+v3 (``web/src/pages/api/public/v3/scores/index.ts``, ``GetScoresQueryV3`` in
+``packages/shared/src/features/scores/interfaces/api/v3/endpoints.ts``, and
+``listScoresV3ForPublicApi``/``encodeCursorV3`` in ``packages/shared/src/server/repositories/scores.ts``):
+
+* field groups ``core`` (always), ``details``, ``subject``, ``annotation``; an unknown name
+  is a zod ``invalid_value`` issue on ``["fields", i]``;
+* ``fromTimestamp``/``toTimestamp`` are coerced like JS ``new Date``: a date is UTC
+  midnight, an offset-less datetime is read as UTC (the server's zone);
+* ``userId``/``traceTags`` are known parameters refused with Langfuse's "use v2" message
+  (an empty value is ignored);
+* cursor: base64url (no padding) of the compact JSON ``{"v":1,"lastTimestamp":"<ISO ms
+  Z>","lastId":"<id>"}`` of the page's last row; rows sort on the timestamp at millisecond
+  precision (ClickHouse's ``DateTime64(3)``, the cursor's precision) so a page never skips
+  rows that differ below the millisecond. The handler reads ``limit + 1`` rows and sets
+  ``meta.cursor`` only when that extra row exists, so the final page has no cursor.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import base64
 import binascii
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 from lfnb.local.resources.common import (
     DEFAULT_LIMIT,
@@ -27,6 +38,7 @@ from lfnb.local.resources.common import (
     enum_param,
     int_param,
     invalid_request,
+    iso,
     issue,
     not_found,
     number_param,
@@ -39,16 +51,27 @@ from lfnb.local.resources.filter import apply_filter
 from lfnb.local.resources.render import score_json, score_v3_json
 
 __all__ = ["score_v2_get", "score_v2_get_by_id", "scores_v3_get_many", "encode_cursor",
-           "decode_cursor", "SCORE_SOURCES", "SCORE_DATA_TYPES", "V3_PARAMS", "V3_FIELD_GROUPS"]
+           "decode_cursor", "coerce_date", "V2_SCORE_REQUIRED", "V2_TRACE_FILTER_MESSAGE", "SCORE_SOURCES",
+           "SCORE_DATA_TYPES", "V3_PARAMS", "V3_FIELD_GROUPS"]
 
 SCORE_SOURCES = ("ANNOTATION", "API", "EVAL")
 SCORE_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "CORRECTION", "TEXT")
 V2_OPERATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "<>", "=": "="}
 V2_FIELD_GROUPS = ("score", "trace")
-V3_FIELD_GROUPS = ("details", "subject", "annotation")
-V3_PARAMS = ("limit", "cursor", "fields", "id", "name", "source", "dataType", "environment",
+V3_FIELD_GROUPS = ("core", "details", "subject", "annotation")
+V3_PARAMS = ("limit", "fields", "id", "name", "source", "dataType", "environment",
              "configId", "queueId", "authorUserId", "value", "valueMin", "valueMax", "traceId",
-             "sessionId", "observationId", "experimentId", "fromTimestamp", "toTimestamp")
+             "sessionId", "observationId", "experimentId", "fromTimestamp", "toTimestamp",
+             "userId", "traceTags", "cursor")
+# Langfuse's own orders (ScoreSourceArray, ScoreDataTypeArray), used in its messages
+_V3_SOURCES = ("API", "EVAL", "ANNOTATION")
+_V3_DATA_TYPES = ("NUMERIC", "CATEGORICAL", "BOOLEAN", "CORRECTION", "TEXT")
+_V3_JOIN_MESSAGE = "{} filter requires a trace JOIN and is not supported in v3 \u2014 use v2 or omit this filter"
+V2_SCORE_REQUIRED = "Scores needs to be selected always."
+V2_TRACE_FILTER_MESSAGE = (
+    "Cannot filter by trace properties (userId, traceTags) when 'trace' field is not included. "
+    "Please add 'trace' to the fields parameter or remove trace filters.")
+_MS_TIME = "date_trunc('millisecond', timestamp)"
 
 _V2_SELECT = ("s.*, t.id AS t_id, t.user_id AS t_user_id, t.tags AS t_tags, "
               "t.environment AS t_environment, t.session_id AS t_session_id")
@@ -67,13 +90,19 @@ def score_v2_get(store, req: ApiRequest) -> dict:
     value = number_param(req, "value", issues)
     if issues:
         raise zod_error(issues)
-    groups = {p.strip() for p in (req.get("fields") or "").split(",") if p.strip()}
-    groups = (groups & set(V2_FIELD_GROUPS)) or set(V2_FIELD_GROUPS)
+    # web/src/pages/api/public/v2/scores/index.ts: fields is commaSeparatedEnumArray(["score",
+    # "trace"], null, {unknownValues: "filter"}); absent/empty → both, else "score" must remain
+    raw_fields = req.get("fields")
+    if raw_fields is None or raw_fields == "":
+        groups = set(V2_FIELD_GROUPS)
+    else:
+        groups = {p.strip() for p in raw_fields.split(",") if p.strip()} & set(V2_FIELD_GROUPS)
+        if "score" not in groups:
+            raise invalid_request(V2_SCORE_REQUIRED)
     trace_tags = [t for t in req.get_all("traceTags") if t]
-    if "trace" not in groups and (req.get("userId") or trace_tags):
-        raise invalid_request(
-            "Filtering by trace properties (userId, traceTags) requires the 'trace' field group; "
-            "add 'trace' to the fields parameter (e.g. fields=score,trace).")
+    # Boolean(query.userId || query.traceTags): an empty string is false, a repeated parameter an array
+    if "trace" not in groups and (req.get("userId") or trace_tags or len(req.get_all("traceTags")) > 1):
+        raise invalid_request(V2_TRACE_FILTER_MESSAGE)
     where = Where()
     overridden = apply_filter(req, "scores", where, alias="s")
     simple = {
@@ -118,105 +147,175 @@ def score_v2_get_by_id(store, req: ApiRequest) -> dict:
 
 
 def encode_cursor(ts: datetime, score_id: str) -> str:
-    raw = json.dumps({"ts": ts.isoformat(timespec="microseconds"), "id": score_id},
-                     separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """Langfuse's ``encodeCursorV3``: base64url (no padding) of ``{"v":1,"lastTimestamp","lastId"}``."""
+    raw = json.dumps({"v": 1, "lastTimestamp": iso(ts), "lastId": score_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(text: str) -> tuple[datetime, str]:
-    """A v3 cursor → ``(timestamp, id)``; raises ``ValueError`` when malformed."""
+    """A v3 cursor → ``(timestamp, id)`` as ``EncodedScoresCursorV3`` parses it.
+
+    Text that is not base64 JSON raises the 400 ``Invalid cursor format`` (thrown inside
+    the zod transform, so not an issue list); JSON of the wrong shape raises a zod 400
+    with the issue under ``["cursor", …]``.
+    """
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        data = json.loads(raw)
-        return datetime.fromisoformat(data["ts"]).replace(tzinfo=None), str(data["id"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"invalid cursor: {exc}") from exc
+        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid_request("Invalid cursor format") from None
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise zod_error([issue("invalid_union", ["cursor", "v"], "Invalid input", errors=[],
+                               note="No matching discriminator", discriminator="v")])
+    issues = []
+    last = coerce_date(data.get("lastTimestamp"))
+    if last is None:
+        issues.append(issue("invalid_type", ["cursor", "lastTimestamp"],
+                            "Invalid input: expected date, received Date", expected="date", received="Invalid Date"))
+    if not isinstance(data.get("lastId"), str):
+        issues.append(issue("invalid_type", ["cursor", "lastId"],
+                            f"Invalid input: expected string, received {_js_type(data.get('lastId'))}",
+                            expected="string"))
+    if issues:
+        raise zod_error(issues)
+    return last, data["lastId"]
+
+
+def _js_type(value) -> str:
+    if value is None:
+        return "undefined"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(type(value), "object")
+
+
+def coerce_date(value) -> datetime | None:
+    """``z.coerce.date()`` (JS ``new Date(value)``) for the ISO forms clients send, as naive UTC:
+    a date is UTC midnight, a datetime without offset is read in the server's zone (UTC).
+    None when JS would give an Invalid Date (or for a non-string)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:     # date-only ISO forms are UTC in JS
+            return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _date_param(req: ApiRequest, name: str, issues: list[dict]) -> datetime | None:
+    raw = req.get(name)
+    if raw is None or raw == "":
+        return None
+    value = coerce_date(raw)
+    if value is None:
+        issues.append(issue("invalid_type", [name], "Invalid input: expected date, received Date",
+                            expected="date", received="Invalid Date"))
+    return value
 
 
 def _upper_csv(req: ApiRequest, name: str, options: tuple[str, ...], issues: list[dict]) -> list[str]:
     values = [v.upper() for v in csv_param(req, name)]
-    bad = [v for v in values if v not in options]
-    if bad:
-        issues.append(issue("invalid_value", [name],
-                            f"Invalid {name} value(s) {', '.join(bad)}; valid: {', '.join(options)}",
-                            values=list(options)))
+    for v in values:
+        if v not in options:
+            issues.append(issue("custom", [name], f'Invalid {name} value: "{v}". Allowed: {", ".join(options)}'))
     return values
 
 
-def _v3_value_filter(req: ApiRequest, data_types: list[str], issues: list[dict], where: Where) -> None:
+def _fields_v3(req: ApiRequest, issues: list[dict]) -> list[str]:
+    groups = csv_param(req, "fields")
+    quoted = "|".join(f'"{g}"' for g in V3_FIELD_GROUPS)
+    for i, g in enumerate(groups):
+        if g not in V3_FIELD_GROUPS:
+            issues.append(issue("invalid_value", ["fields", i], f"Invalid option: expected one of {quoted}",
+                                values=list(V3_FIELD_GROUPS)))
+    return groups or ["core"]
+
+
+def _v3_refine(req: ApiRequest, data_types: list[str], refine: list[dict]) -> None:
+    """The handler's superRefine (``GetScoresV3Query``), in its order, every issue with ``path: []``."""
+    for name in ("userId", "traceTags"):
+        if req.get(name):
+            refine.append(issue("custom", [], _V3_JOIN_MESSAGE.format(name)))
     values = csv_param(req, "value")
-    value_min = number_param(req, "valueMin", issues)
-    value_max = number_param(req, "valueMax", issues)
     if values:
-        if len(data_types) != 1 or data_types[0] not in ("NUMERIC", "BOOLEAN", "CATEGORICAL"):
-            issues.append(issue("custom", ["value"], "value requires exactly one dataType from "
+        if len(data_types) != 1:
+            refine.append(issue("custom", [], "value filter requires a single dataType from: "
                                 "NUMERIC, BOOLEAN, CATEGORICAL"))
-        elif data_types[0] == "BOOLEAN":
-            if any(v.lower() not in ("true", "false") for v in values):
-                issues.append(issue("custom", ["value"], 'BOOLEAN values must be "true" or "false"'))
-            else:
-                where.any_of("value", [1.0 if v.lower() == "true" else 0.0 for v in values])
+        elif data_types[0] not in ("NUMERIC", "BOOLEAN", "CATEGORICAL"):
+            refine.append(issue("custom", [], "value filter requires dataType to be NUMERIC, BOOLEAN, "
+                                f'or CATEGORICAL (got "{data_types[0]}")'))
         elif data_types[0] == "NUMERIC":
-            try:
-                numbers = [float(v) for v in values]
-            except ValueError:
-                numbers = [math.nan]
-            if not all(math.isfinite(n) for n in numbers):
-                issues.append(issue("custom", ["value"], "NUMERIC values must be finite numbers"))
-            else:
-                where.any_of("value", numbers)
+            for v in values:
+                if not _finite(v):
+                    refine.append(issue("custom", [], "value filter with dataType=NUMERIC requires each "
+                                        f'value to be a finite number (got "{v}")'))
+        elif data_types[0] == "BOOLEAN":
+            for v in values:
+                if v not in ("true", "false"):
+                    refine.append(issue("custom", [], "value filter with dataType=BOOLEAN requires each "
+                                        f'value to be "true" or "false" (got "{v}")'))
+    if (req.get("valueMin") or req.get("valueMax")) and data_types != ["NUMERIC"]:
+        refine.append(issue("custom", [], "valueMin and valueMax require dataType=NUMERIC as a single value"))
+    if csv_param(req, "observationId") and not csv_param(req, "traceId"):
+        refine.append(issue("custom", [], "observationId filter requires traceId \u2014 observation IDs "
+                            "are scoped to a trace"))
+    if sum(bool(csv_param(req, n)) for n in ("traceId", "sessionId", "experimentId")) > 1:
+        refine.append(issue("custom", [], "At most one of traceId, sessionId, experimentId may be specified"))
+
+
+def _finite(text: str) -> bool:
+    """JS ``isFinite(Number(text))`` (``Number("")`` is 0)."""
+    try:
+        return math.isfinite(float(text)) if text.strip() else True
+    except ValueError:
+        return False
+
+
+def _v3_value_filter(req: ApiRequest, data_types: list[str], where: Where) -> None:
+    values = csv_param(req, "value")
+    if values:
+        if data_types[0] == "BOOLEAN":
+            where.any_of("value", [1.0 if v == "true" else 0.0 for v in values])
+        elif data_types[0] == "NUMERIC":
+            where.any_of("value", [float(v) if v.strip() else 0.0 for v in values])
         else:
             where.any_of("string_value", values)
-    for name, bound, op in (("valueMin", value_min, ">="), ("valueMax", value_max, "<=")):
-        if bound is None:
-            continue
-        if data_types != ["NUMERIC"]:
-            issues.append(issue("custom", [name], f"{name} requires dataType=NUMERIC as a single value"))
-        else:
-            where.add(f"value {op} ?", bound)
+    for name, op in (("valueMin", ">="), ("valueMax", "<=")):
+        bound = req.get(name)
+        if bound:
+            where.add(f"value {op} ?", float(bound))
 
 
 def scores_v3_get_many(store, req: ApiRequest) -> dict:
-    """``GET /api/public/v3/scores`` (``GetScoresV3Response``), cursor-paged."""
+    """``GET /api/public/v3/scores`` (``GetScoresV3Response``), cursor-paged (module docstring)."""
+    cursor = req.get("cursor")
+    last = decode_cursor(cursor) if cursor else None   # thrown in the zod transform: comes first
     issues: list[dict] = []
-    unknown = sorted({k for k, _ in req.query} - set(V3_PARAMS))
+    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, positive=True, maximum=MAX_LIMIT)
+    groups = _fields_v3(req, issues)
+    sources = _upper_csv(req, "source", _V3_SOURCES, issues)
+    data_types = _upper_csv(req, "dataType", _V3_DATA_TYPES, issues)
+    number_param(req, "valueMin", issues)
+    number_param(req, "valueMax", issues)
+    from_ts = _date_param(req, "fromTimestamp", issues)
+    to_ts = _date_param(req, "toTimestamp", issues)
+    unknown = [k for k in dict.fromkeys(k for k, _ in req.query) if k not in V3_PARAMS]
     if unknown:
         keys = ", ".join(f'"{k}"' for k in unknown)
-        issues.append(issue("unrecognized_keys", [],
-                            f"Unrecognized key{'s' if len(unknown) > 1 else ''}: {keys}; "
-                            f"valid: {', '.join(V3_PARAMS)}", keys=unknown))
-    limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, positive=True, maximum=MAX_LIMIT)
-    groups = csv_param(req, "fields")
-    bad_groups = [g for g in groups if g not in V3_FIELD_GROUPS]
-    if bad_groups:
-        issues.append(issue("invalid_value", ["fields"],
-                            f"Unknown field group(s) {', '.join(bad_groups)}; valid: "
-                            + ", ".join(V3_FIELD_GROUPS), values=list(V3_FIELD_GROUPS)))
-    sources = _upper_csv(req, "source", SCORE_SOURCES, issues)
-    data_types = _upper_csv(req, "dataType", SCORE_DATA_TYPES, issues)
-    from_ts = datetime_param(req, "fromTimestamp", issues)
-    to_ts = datetime_param(req, "toTimestamp", issues)
-    trace_ids, session_ids = csv_param(req, "traceId"), csv_param(req, "sessionId")
-    observation_ids, experiment_ids = csv_param(req, "observationId"), csv_param(req, "experimentId")
-    subjects = [n for n, v in (("traceId", trace_ids), ("sessionId", session_ids),
-                               ("experimentId", experiment_ids)) if v]
-    if len(subjects) > 1:
-        issues.append(issue("custom", [subjects[1]], f"{' and '.join(subjects)} are mutually "
-                            "exclusive; use only one of traceId, sessionId, experimentId"))
-    if observation_ids and not trace_ids:
-        issues.append(issue("custom", ["observationId"], "observationId requires traceId "
-                            "(observation ids are scoped to a trace)"))
-    where = Where()
-    _v3_value_filter(req, data_types, issues, where)
-    cursor = req.get("cursor")
-    if cursor:
-        try:
-            ts, last_id = decode_cursor(cursor)
-            where.add("(timestamp < ? OR (timestamp = ? AND id < ?))", ts, ts, last_id)
-        except ValueError:
-            issues.append(issue("custom", ["cursor"], "Invalid cursor format"))
+        issues.append(issue("unrecognized_keys", [], f"Unrecognized key{'s' if len(unknown) > 1 else ''}: {keys}",
+                            keys=unknown))
+    if not issues:      # zod runs the superRefine only on a value that parsed
+        _v3_refine(req, data_types, issues)
     if issues:
         raise zod_error(issues)
+    where = Where()
+    _v3_value_filter(req, data_types, where)
+    if last is not None:
+        ts, last_id = last
+        where.add(f"({_MS_TIME} < ? OR ({_MS_TIME} = ? AND id < ?))", ts, ts, last_id)
     where.any_of("id", csv_param(req, "id"))
     where.any_of("name", csv_param(req, "name"))
     where.any_of("source", sources)
@@ -225,15 +324,15 @@ def scores_v3_get_many(store, req: ApiRequest) -> dict:
     where.any_of("config_id", csv_param(req, "configId"))
     where.any_of("queue_id", csv_param(req, "queueId"))
     where.any_of("author_user_id", csv_param(req, "authorUserId"))
-    where.any_of("trace_id", trace_ids)
-    where.any_of("session_id", session_ids)
-    where.any_of("observation_id", observation_ids)
-    where.any_of("dataset_run_id", experiment_ids)
+    where.any_of("trace_id", csv_param(req, "traceId"))
+    where.any_of("session_id", csv_param(req, "sessionId"))
+    where.any_of("observation_id", csv_param(req, "observationId"))
+    where.any_of("dataset_run_id", csv_param(req, "experimentId"))
     if from_ts is not None:
         where.add("timestamp >= ?", from_ts)
     if to_ts is not None:
         where.add("timestamp < ?", to_ts)
-    rows = store.fetch(f"SELECT * FROM scores {where.sql()} ORDER BY timestamp DESC, id DESC "
+    rows = store.fetch(f"SELECT * FROM scores {where.sql()} ORDER BY {_MS_TIME} DESC, id DESC "
                        "LIMIT ?", [*where.params, limit + 1])
     meta: dict = {"limit": limit}
     if len(rows) > limit:

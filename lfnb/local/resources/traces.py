@@ -9,6 +9,10 @@ Orders (stable, documented):
 * Nested lists: a trace's observations ``start_time ASC, id ASC``, its scores
   ``timestamp ASC, id ASC``; a session's traces ``timestamp ASC, id ASC``.
 
+Comma lists (``public-api-filter-builder.ts``): one ``environment`` value (traces, v1
+observations) or ``tags`` value (traces) is split on ``,``; repeated values are not.
+Sessions compare ``environment`` literally (``sessions/index.ts``).
+
 Trace aggregates come from the page's observations only (computed in DuckDB):
 ``latency`` = seconds from the earliest start to the latest start/end, ``totalCost`` =
 sum of ``total_cost``; a trace without observations has 0 for both.
@@ -16,6 +20,7 @@ sum of ``total_cost``; a trace without observations has 0 for both.
 
 from __future__ import annotations
 
+from lfnb.local.handlers import scalar_list
 from lfnb.local.resources.common import (
     ApiRequest,
     Where,
@@ -137,11 +142,13 @@ def trace_list(store, req: ApiRequest) -> dict:
         where.add("timestamp >= ?", from_ts)
     if "toTimestamp" not in overridden and to_ts is not None:
         where.add("timestamp < ?", to_ts)
-    tags = [t for t in req.get_all("tags") if t]
+    # one value is split on "," (tags: all of; environment: any of), repeated values are not
+    tags = scalar_list(req, "tags")
     if tags and "tags" not in overridden:
         where.add("list_has_all(tags, ?)", tags)
-    if "environment" not in overridden:
-        where.any_of("environment", req.get_all("environment"))
+    environments = scalar_list(req, "environment")
+    if environments and "environment" not in overridden:
+        where.add("environment IN (SELECT unnest(?))", environments)
     rows, total = paged(store, "t.*", "traces t", where, order, page, limit, key="t.id")
     groups = field_groups(req.get("fields"))
     return {"data": _decorate_traces(store, rows, groups), "meta": page_meta(page, limit, total)}
@@ -160,7 +167,7 @@ def trace_get(store, req: ApiRequest) -> dict:
     if "observations" in groups:
         obs = store.fetch(f"SELECT {_OBS_SELECT} FROM {_OBS_FROM} WHERE o.trace_id = ? "
                           "ORDER BY o.start_time, o.id", [trace_id])
-        item["observations"] = [observation_json(o) for o in obs]
+        item["observations"] = [observation_json(o, nested=True) for o in obs]
     if "scores" in groups:
         scores = store.fetch("SELECT * FROM scores WHERE trace_id = ? AND data_type IN "
                              "(SELECT unnest(?)) ORDER BY timestamp, id",
@@ -190,8 +197,9 @@ def observations_get_many(store, req: ApiRequest) -> dict:
     for key, (col, value) in simple.items():
         if key not in overridden:
             where.eq(col, value)
-    if "environment" not in overridden:
-        where.any_of("o.environment", req.get_all("environment"))
+    environments = scalar_list(req, "environment")
+    if environments and "environment" not in overridden:
+        where.add("o.environment IN (SELECT unnest(?))", environments)
     if from_ts is not None and "fromStartTime" not in overridden:
         where.add("o.start_time >= ?", from_ts)
     if to_ts is not None and "toStartTime" not in overridden:
@@ -223,6 +231,7 @@ def sessions_list(store, req: ApiRequest) -> dict:
         where.add("created_at >= ?", from_ts)
     if to_ts is not None:
         where.add("created_at < ?", to_ts)
+    # sessions compare one value literally ("a,b" is one name) and repeated values as IN
     where.any_of("environment", req.get_all("environment"))
     rows, total = paged(store, "*", "sessions", where, "created_at DESC, id DESC", page, limit)
     return {"data": [session_json(r) for r in rows], "meta": page_meta(page, limit, total)}

@@ -290,7 +290,9 @@ def test_scores_shapes(small):
     assert one(store, "SELECT count(*) FROM scores WHERE source = 'EVAL' AND evaluator_id IS NULL") == 0
     assert one(store, "SELECT count(*) FROM scores WHERE source = 'ANNOTATION' AND author_user_id IS NULL") == 0
     assert one(store, "SELECT count(*) FROM scores WHERE queue_id IS NOT NULL") > 0
-    assert one(store, "SELECT count(*) FROM scores WHERE dataset_run_id IS NOT NULL") > 0
+    # Langfuse holds exactly one of traceId/sessionId/datasetRunId per score; item evaluations are trace scores
+    assert one(store, "SELECT count(*) FROM scores WHERE (trace_id IS NOT NULL)::INT + (session_id IS NOT NULL)::INT "
+                      "+ (dataset_run_id IS NOT NULL)::INT <> 1") == 0
     assert one(store, "SELECT count(*) FROM scores WHERE comment IS NOT NULL") > 0
     assert one(store, """SELECT count(*) FROM scores s JOIN score_configs c ON c.id = s.config_id
         WHERE s.name <> c.name OR s.data_type <> c.data_type
@@ -372,7 +374,8 @@ def test_patterns_for_analyses(medium):
         JOIN dataset_items i ON i.id = r.dataset_item_id JOIN traces t ON t.id = r.trace_id""")
     assert match > 0.75  # small candidate pools (model x question) in a 3,000-trace store
     runs = {r["name"]: r["v"] for r in medium.fetch("""SELECT d.name, avg(s.value) AS v FROM scores s
-        JOIN dataset_runs d ON d.id = s.dataset_run_id WHERE s.name = 'exact-match' GROUP BY 1""")}
+        JOIN dataset_run_items r ON r.trace_id = s.trace_id JOIN dataset_runs d ON d.id = r.dataset_run_id
+        WHERE s.name = 'exact-match' GROUP BY 1""")}
     assert len(runs) == 9 and runs["gpt-4o-baseline"] > runs["gpt-4o-mini-candidate"]
     envs = {r["environment"] for r in medium.fetch("SELECT DISTINCT environment FROM traces")}
     assert envs == {"production", "staging", "development"}

@@ -51,6 +51,9 @@ def tables(store_small):
     obs["in_cost"] = cost.map(lambda d: keyed(d, "input"))
     obs["out_cost"] = cost.map(lambda d: keyed(d, "output"))
     obs["usage"], obs["cost"] = usage, cost
+    # v2 reads events_core.total_cost = ALIAS cost_details['total'] (0040_create_events_core.up.sql):
+    # a missing cost is 0, not NULL (v1 observations.total_cost is Nullable: NULL)
+    obs["cost_v2"] = cost.map(lambda d: float(d.get("total", 0.0)))
     secs = lambda a, b: (obs[b].dt.floor("s") - obs[a].dt.floor("s")) / pd.Timedelta(seconds=1)  # noqa: E731
     obs["tps"] = obs["tot_tok"] / secs("start_time", "end_time").replace(0, np.nan)
     obs["otps"] = obs["out_tok"] / secs("completion_start_time", "end_time").replace(0, np.nan)
@@ -146,7 +149,26 @@ def case_count_total(t):
 def case_sum_cost_by_model(t):
     o = obs_win(t).assign(providedModelName=lambda d: nullif(d["model"]))
     return (q("observations", [("totalCost", "sum"), ("count", "count")], ["providedModelName"]),
-            agg(o, ["providedModelName"], {"sum_totalCost": ("total_cost", "sum"), "count_count": ("id", "rows")}))
+            agg(o, ["providedModelName"], {"sum_totalCost": ("cost_v2", "sum"), "count_count": ("id", "rows")}))
+
+
+def case_v2_cost_missing_is_zero_by_env(t):
+    # Langfuse: dataModel.ts eventsObservationsView.measures.totalCost = sum(toNullable(total_cost)) over
+    # events_core.total_cost ALIAS cost_details['total'] -> observations without cost count as 0
+    o = obs_win(t)
+    return (q("observations", [("totalCost", "avg"), ("totalCost", "sum"), ("totalCost", "p50")], ["environment"]),
+            agg(o, ["environment"], {"avg_totalCost": ("cost_v2", "mean"), "sum_totalCost": ("cost_v2", "sum"),
+                                     "p50_totalCost": ("cost_v2", "p50")}))
+
+
+def case_v2_trace_name_root_fallback(t):
+    # Langfuse: eventsTableTraceNameSqlForAlias (packages/shared/src/eventsTable.ts): the trace name, else the
+    # row's own name when the row is a root; NULL when empty
+    o = obs_win(t)
+    own = o["name"].where(o["parent_observation_id"].isna())
+    name = nullif(o["trace_name"]).fillna(nullif(own))
+    return (q("observations", [("count", "count")], ["traceName"]),
+            agg(o.assign(traceName=name.where(name.notna(), None)), ["traceName"], {"count_count": ("id", "rows")}))
 
 
 def case_avg_latency_by_type(t):
@@ -212,7 +234,7 @@ def case_daily_series_with_fill(t):
 def case_hourly_ordered(t):
     o = obs_win(t, NARROW_FROM, NARROW_TO)
     o = o.assign(time_dimension=o["start_time"].dt.strftime("%Y-%m-%dT%H:00:00.000Z"))
-    exp = agg(o, ["time_dimension"], {"sum_totalCost": ("total_cost", "sum")}).sort_values("time_dimension")
+    exp = agg(o, ["time_dimension"], {"sum_totalCost": ("cost_v2", "sum")}).sort_values("time_dimension")
     return (q("observations", [("totalCost", "sum")], frm=NARROW_FROM, to=NARROW_TO,
               timeDimension={"granularity": "hour"}, orderBy=[{"field": "time_dimension", "direction": "asc"}]),
             exp.reset_index(drop=True))
@@ -241,7 +263,7 @@ def case_weekly_monday(t):
     frm, to = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"  # a Thursday .. a Sunday
     o = obs_win(t, frm, to)
     monday = o["start_time"].dt.floor("D") - pd.to_timedelta(o["start_time"].dt.day_of_week, unit="D")
-    sums = o.groupby(monday.dt.strftime("%Y-%m-%d"))["total_cost"].sum()
+    sums = o.groupby(monday.dt.strftime("%Y-%m-%d"))["cost_v2"].sum()
     # filled from toMonday(from) in steps of a week, up to (excluding) toMonday(to)
     weeks = [d.strftime("%Y-%m-%d") for d in pd.date_range("2026-09-28", "2026-10-26", freq="7D")]
     exp = pd.DataFrame({"time_dimension": weeks, "sum_totalCost": [float(sums.get(w, 0)) for w in weeks]})
@@ -259,7 +281,7 @@ def case_monthly(t):
 
 def case_top_n_high_cardinality(t):
     o = obs_win(t)
-    exp = agg(o, ["trace_id"], {"sum_totalCost": ("total_cost", "sum")}).rename(columns={"trace_id": "traceId"})
+    exp = agg(o, ["trace_id"], {"sum_totalCost": ("cost_v2", "sum")}).rename(columns={"trace_id": "traceId"})
     exp = exp.sort_values(["sum_totalCost", "traceId"], ascending=[False, True]).head(10).reset_index(drop=True)
     return (q("observations", [("totalCost", "sum")], ["traceId"],
               orderBy=[{"field": "sum_totalCost", "direction": "desc"}], config={"row_limit": 10}), exp)

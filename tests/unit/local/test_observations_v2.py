@@ -136,7 +136,7 @@ def test_row_values_match_the_store(store_small, obs):
         assert row["modelParameters"] == (json.loads(o["model_parameters"]) if none(o["model_parameters"]) else None)
         assert row["usageDetails"] == json.loads(o["usage_details"])
         assert row["costDetails"] == json.loads(o["cost_details"])
-        assert row["totalCost"] == none(o["total_cost"]) and row["inputUsage"] == none(o["input_usage"])
+        assert row["totalCost"] == (none(o["total_cost"]) or 0) and row["inputUsage"] == (none(o["input_usage"]) or 0)
         assert row["promptName"] == none(o["prompt_name"]) and row["promptVersion"] == none(o["prompt_version"])
         assert row["tags"] == list(o["tags"]) and row["release"] == none(o["release"])
         assert row["traceName"] == none(o["trace_name"])

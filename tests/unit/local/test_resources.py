@@ -125,10 +125,11 @@ def walk(store, op: str, limit: int, query=(), **path_params) -> tuple[list[dict
 
 @pytest.fixture(scope="module")
 def openapi(shared):
-    yaml = pytest.importorskip("yaml")
+    pytest.importorskip("yaml")
     core = pytest.importorskip("openapi_core")
-    spec = yaml.safe_load((Path(shared) / "reference" / "langfuse-openapi.yml").read_text())
-    return core.OpenAPI.from_dict(spec, config=core.Config(spec_validator_cls=None))
+    from lf_schemas import openapi_spec  # the OpenAPI file with Langfuse's nullable $refs honoured
+
+    return core.OpenAPI.from_dict(openapi_spec(Path(shared)), config=core.Config(spec_validator_cls=None))
 
 
 def conforms(openapi, method: str, path: str, body, status: int = 200) -> None:
@@ -251,10 +252,11 @@ def test_trace_aggregates_and_field_groups(mini):
     core = call(mini, "trace_list", {"limit": "1", "fields": "core"})["data"][0]
     assert core["latency"] == -1 and core["totalCost"] == -1
     assert core["observations"] == [] and core["scores"] == []
-    assert "input" not in core and "metadata" not in core
+    # strict APITrace (web/src/features/public-api/types/traces.ts): io keys always there, null/{} without io
+    assert (core["input"], core["output"], core["metadata"], core["externalId"]) == (None, None, {}, None)
     assert call(mini, "trace_list", {"limit": "1", "fields": "bogus"})["data"][0] == t
     some = call(mini, "trace_list", {"limit": "1", "fields": "metrics,bogus"})["data"][0]
-    assert some["latency"] == 2.5 and some["observations"] == [] and "input" not in some
+    assert some["latency"] == 2.5 and some["observations"] == [] and some["input"] is None
 
 
 def test_trace_get(mini):
@@ -274,14 +276,19 @@ def test_observation_json(mini):
     o = call(mini, "observations_get", observationId="t03-o1")
     assert o["latency"] == 1.5 and o["timeToFirstToken"] == 0.2
     assert o["inputPrice"] == 0.000001 and o["outputPrice"] == 0.000002 and o["totalPrice"] is None
-    assert o["usage"] == {"input": 10, "output": 5, "total": 15, "unit": "TOKENS",
-                          "inputCost": 0.1, "outputCost": 0.2, "totalCost": 0.3}
+    # strict APIObservation / transformDbToApiObservation (web/src/features/public-api/types/observations.ts)
+    assert o["usage"] == {"input": 10, "output": 5, "total": 15, "unit": "TOKENS"}
+    assert (o["unit"], o["promptTokens"], o["completionTokens"], o["totalTokens"]) == ("TOKENS", 10, 5, 15)
+    assert (o["calculatedInputCost"], o["calculatedOutputCost"], o["calculatedTotalCost"]) == (0.1, 0.2, 0.3)
+    assert not {"inputCost", "outputCost", "totalCost", "inputUsage", "outputUsage", "totalUsage"} & set(o)
     assert o["usageDetails"] == {"input": 10, "output": 5, "total": 15}
     assert o["costDetails"] == {"input": 0.1, "output": 0.2, "total": 0.3}
     assert o["model"] == "gpt-x" and o["modelId"] == "m1" and o["level"] == "ERROR"
     assert o["input"] == {"q": "hi"} and o["startTime"] == "2026-10-30T12:03:01.000Z"
     span = call(mini, "observations_get", observationId="t03-o0")
-    assert span["timeToFirstToken"] is None and span["usage"]["unit"] is None
+    assert span["timeToFirstToken"] is None and span["usage"] == {"unit": "TOKENS", "input": 0, "output": 0, "total": 0}
+    # reduceUsageOrCostDetails: total cost is 0 without a "total" key, input/output costs null
+    assert (span["calculatedInputCost"], span["calculatedOutputCost"], span["calculatedTotalCost"]) == (None, None, 0)
     p = problem(mini, "observations_get", observationId="x")
     assert p.status == 404 and p.body["error"] == "LangfuseNotFoundError"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from test_resources import build_mini_store, call, ids, problem
 
@@ -42,18 +45,33 @@ def test_v2_filters(mini, query, expected):
 
 
 def test_v2_fields_and_values(mini):
+    # web/src/pages/api/public/v2/scores/index.ts and _handleGenerateScoresForPublicApi (scores.ts):
+    # fields=score gives every row `trace: null`; a score without a trace gets null too
     out = call(mini, "score_v2_get", {"fields": "score"})["data"]
-    assert all("trace" not in d for d in out)
+    assert out and all(d["trace"] is None for d in out)
     full = {d["id"]: d for d in call(mini, "score_v2_get")["data"]}
     assert full["sc05"]["trace"] == {"userId": "u1", "tags": ["a", "b"], "environment": "production",
                                      "sessionId": "s2"}
-    assert full["sc-sess"]["trace"] == {"userId": None, "tags": None, "environment": None, "sessionId": None}
+    assert full["sc-sess"]["trace"] is None
+    assert all(d["executionTraceId"] is None for d in full.values())   # APIScoreSchemaV2 requires the key
     assert (full["sc04"]["value"], full["sc04"]["stringValue"]) == (1.0, "True")
     assert (full["sc-sess"]["value"], full["sc-sess"]["stringValue"]) == (0.0, "calm")
     assert "stringValue" not in full["sc05"] and full["sc05"]["value"] == pytest.approx(1.0)
     p = problem(mini, "score_v2_get", {"fields": "score", "userId": "u1"})
-    assert p.status == 400 and p.body["error"] == "InvalidRequestError"
-    assert p.body["message"].startswith("Filtering by trace properties (userId, traceTags) requires")
+    assert (p.status, p.body) == (400, {"error": "InvalidRequestError", "message": (
+        "Cannot filter by trace properties (userId, traceTags) when 'trace' field is not included. "
+        "Please add 'trace' to the fields parameter or remove trace filters.")})
+
+
+@pytest.mark.parametrize("fields", ["trace", "foo", "trace,foo"])
+def test_v2_fields_without_score_is_400(mini, fields):
+    # commaSeparatedEnumArray(["score","trace"], null, {unknownValues: "filter"}), then
+    # `if (!requestedFields.includes("score"))` in web/src/pages/api/public/v2/scores/index.ts
+    p = problem(mini, "score_v2_get", {"fields": fields})
+    assert (p.status, p.body) == (400, {"message": "Scores needs to be selected always.",
+                                        "error": "InvalidRequestError"})
+    assert len(call(mini, "score_v2_get", {"fields": "score,trace,invalid"})["data"]) == len(ALL_ORDERED)
+    assert len(call(mini, "score_v2_get", {"fields": ""})["data"]) == len(ALL_ORDERED)
 
 
 def test_v2_get_by_id(mini):
@@ -130,23 +148,31 @@ def test_v3_filtered_cursor_walk(mini):
     assert [i["id"] for i in items] == ["sc06", "sc04", "sc02", "sc00"] and pages == 2
 
 
+# web/src/pages/api/public/v3/scores/index.ts (GetScoresV3Query superRefine: path []) and
+# GetScoresQueryV3 in packages/shared/src/features/scores/interfaces/api/v3/endpoints.ts
 @pytest.mark.parametrize("query,path,message", [
-    ({"page": "2"}, [], 'Unrecognized key: "page"; valid: limit, cursor, fields, id, name, source, '
-     "dataType, environment, configId, queueId, authorUserId, value, valueMin, valueMax, traceId, "
-     "sessionId, observationId, experimentId, fromTimestamp, toTimestamp"),
+    ({"page": "2"}, [], 'Unrecognized key: "page"'),
+    ({"page": "2", "x": "1"}, [], 'Unrecognized keys: "page", "x"'),
     ({"limit": "101"}, ["limit"], "Too big: expected number to be <=100"),
-    ({"fields": "details,io"}, ["fields"], "Unknown field group(s) io; valid: details, subject, annotation"),
+    ({"fields": "details,io"}, ["fields", 1], 'Invalid option: expected one of "core"|"details"|"subject"|"annotation"'),
     ({"dataType": "NUMBER"}, ["dataType"],
-     "Invalid dataType value(s) NUMBER; valid: NUMERIC, BOOLEAN, CATEGORICAL, CORRECTION, TEXT"),
-    ({"value": "1"}, ["value"], "value requires exactly one dataType from NUMERIC, BOOLEAN, CATEGORICAL"),
-    ({"dataType": "BOOLEAN", "value": "yes"}, ["value"], 'BOOLEAN values must be "true" or "false"'),
-    ({"dataType": "NUMERIC", "value": "1,x"}, ["value"], "NUMERIC values must be finite numbers"),
-    ({"dataType": "BOOLEAN", "valueMin": "0"}, ["valueMin"], "valueMin requires dataType=NUMERIC as a single value"),
-    ({"observationId": "o"}, ["observationId"],
-     "observationId requires traceId (observation ids are scoped to a trace)"),
-    ({"traceId": "t", "sessionId": "s"}, ["sessionId"],
-     "traceId and sessionId are mutually exclusive; use only one of traceId, sessionId, experimentId"),
-    ({"cursor": "not-a-cursor"}, ["cursor"], "Invalid cursor format"),
+     'Invalid dataType value: "NUMBER". Allowed: NUMERIC, CATEGORICAL, BOOLEAN, CORRECTION, TEXT'),
+    ({"source": "human"}, ["source"], 'Invalid source value: "HUMAN". Allowed: API, EVAL, ANNOTATION'),
+    ({"fromTimestamp": "yesterday"}, ["fromTimestamp"], "Invalid input: expected date, received Date"),
+    ({"value": "1"}, [], "value filter requires a single dataType from: NUMERIC, BOOLEAN, CATEGORICAL"),
+    ({"dataType": "TEXT", "value": "a"}, [],
+     'value filter requires dataType to be NUMERIC, BOOLEAN, or CATEGORICAL (got "TEXT")'),
+    ({"dataType": "BOOLEAN", "value": "yes"}, [],
+     'value filter with dataType=BOOLEAN requires each value to be "true" or "false" (got "yes")'),
+    ({"dataType": "NUMERIC", "value": "1,x"}, [],
+     'value filter with dataType=NUMERIC requires each value to be a finite number (got "x")'),
+    ({"dataType": "BOOLEAN", "valueMin": "0"}, [], "valueMin and valueMax require dataType=NUMERIC as a single value"),
+    ({"observationId": "o"}, [], "observationId filter requires traceId \u2014 observation IDs are scoped to a trace"),
+    ({"traceId": "t", "sessionId": "s"}, [], "At most one of traceId, sessionId, experimentId may be specified"),
+    ({"userId": "u"}, [], "userId filter requires a trace JOIN and is not supported in v3 \u2014 use v2 or omit this filter"),
+    ({"traceTags": "a"}, [],
+     "traceTags filter requires a trace JOIN and is not supported in v3 \u2014 use v2 or omit this filter"),
+    ({"cursor": base64.urlsafe_b64encode(b'{"v":2}').decode().rstrip("=")}, ["cursor", "v"], "Invalid input"),
 ])
 def test_v3_validation(mini, query, path, message):
     p = problem(mini, "scores_v3_get_many", query)
@@ -154,12 +180,39 @@ def test_v3_validation(mini, query, path, message):
     assert [(i["path"], i["message"]) for i in p.body["error"]] == [(path, message)]
 
 
+def test_v3_undecodable_cursor_is_invalid_request_error(mini):
+    # EncodedScoresCursorV3 throws InvalidRequestError inside its transform: not a zod issue list
+    p = problem(mini, "scores_v3_get_many", {"cursor": "not-a-cursor"})
+    assert (p.status, p.body) == (400, {"message": "Invalid cursor format", "error": "InvalidRequestError"})
+
+
+def test_v3_core_group_empty_user_filters_and_date_coercion(mini):
+    # fields=core equals omitting fields; ?userId=&traceTags= is ignored; a date is UTC midnight
+    assert call(mini, "scores_v3_get_many", {"fields": "core"}) == call(mini, "scores_v3_get_many")
+    assert ids(call(mini, "scores_v3_get_many", {"userId": "", "traceTags": ""})) == ALL_ORDERED
+    assert ids(call(mini, "scores_v3_get_many", {"fromTimestamp": "2026-10-30", "toTimestamp": "2026-10-30T12:01"})) \
+        == ["sc00"]
+
+
 def test_cursor_roundtrip():
+    # encodeCursorV3 (packages/shared/src/server/repositories/scores.ts): base64url of
+    # {"v":1,"lastTimestamp": toISOString(), "lastId"}; timestamps at millisecond precision
     from datetime import datetime
 
     ts = datetime(2026, 1, 2, 3, 4, 5, 678901)
     text = encode_cursor(ts, "a/b+c")
     assert "=" not in text and "+" not in text and "/" not in text
-    assert decode_cursor(text) == (ts, "a/b+c")
-    with pytest.raises(ValueError):
-        decode_cursor("e30")  # "{}"
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    assert raw == '{"v":1,"lastTimestamp":"2026-01-02T03:04:05.678Z","lastId":"a/b+c"}'
+    assert decode_cursor(text) == (datetime(2026, 1, 2, 3, 4, 5, 678000), "a/b+c")
+
+
+def test_langfuse_encoded_cursor_resumes(mini):
+    # a cursor spelled exactly as Langfuse encodes it (standard JSON, base64url) continues the walk
+    first = call(mini, "scores_v3_get_many", {"limit": "3"})
+    last = first["data"][-1]
+    raw = json.dumps({"v": 1, "lastTimestamp": last["timestamp"], "lastId": last["id"]}, separators=(",", ":"))
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert cursor == first["meta"]["cursor"]
+    rest = call(mini, "scores_v3_get_many", {"cursor": cursor, "limit": "50"})
+    assert ids(first) + ids(rest) == ALL_ORDERED and "cursor" not in rest["meta"]
