@@ -61,6 +61,8 @@ from typing import Any
 
 import xxhash
 
+from lfnb.langfuse.enums import OBSERVATION_LEVELS as LEVELS
+from lfnb.langfuse.enums import OBSERVATION_TYPES
 from lfnb.local.filters_sql import column_expr, parse_filter_param, where_sql
 from lfnb.local.handlers import ApiRequest, Reply, invalid_request, require_v4, scalar_list, zod_error
 from lfnb.local.observations_v2_cache import cached_page
@@ -72,9 +74,6 @@ PARSE_IO_MESSAGE = (
     "parseIoAsJson=true is no longer supported on the v2 observations endpoint. Input/output fields "
     "are always returned as raw strings. Remove the parseIoAsJson parameter or set it to false."
 )
-OBSERVATION_TYPES = ("GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER",
-                     "EVALUATOR", "EMBEDDING", "GUARDRAIL")
-LEVELS = ("DEBUG", "DEFAULT", "WARNING", "ERROR")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 

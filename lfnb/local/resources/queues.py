@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+from lfnb.langfuse.enums import ANNOTATION_QUEUE_STATUSES as ITEM_STATUSES
 from lfnb.local.resources.common import (
     ApiRequest,
     Where,
@@ -30,7 +31,6 @@ from lfnb.local.resources.writes import now_utc
 
 __all__ = ["ROUTES", "queue_json", "queue_item_json"]
 
-ITEM_STATUSES = ("PENDING", "COMPLETED")
 OBJECT_TYPES = ("TRACE", "OBSERVATION", "SESSION")
 _OBJECT_TABLES = {"TRACE": "traces", "OBSERVATION": "observations", "SESSION": "sessions"}
 

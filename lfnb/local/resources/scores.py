@@ -28,6 +28,7 @@ import json
 import math
 from datetime import UTC, datetime
 
+from lfnb.langfuse.enums import SCORE_DATA_TYPES, SCORE_SOURCES
 from lfnb.local.resources.common import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -54,8 +55,6 @@ __all__ = ["score_v2_get", "score_v2_get_by_id", "scores_v3_get_many", "encode_c
            "decode_cursor", "coerce_date", "V2_SCORE_REQUIRED", "V2_TRACE_FILTER_MESSAGE", "SCORE_SOURCES",
            "SCORE_DATA_TYPES", "V3_PARAMS", "V3_FIELD_GROUPS"]
 
-SCORE_SOURCES = ("ANNOTATION", "API", "EVAL")
-SCORE_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "CORRECTION", "TEXT")
 V2_OPERATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "<>", "=": "="}
 V2_FIELD_GROUPS = ("score", "trace")
 V3_FIELD_GROUPS = ("core", "details", "subject", "annotation")

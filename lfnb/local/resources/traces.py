@@ -20,6 +20,8 @@ sum of ``total_cost``; a trace without observations has 0 for both.
 
 from __future__ import annotations
 
+from lfnb.langfuse.enums import OBSERVATION_LEVELS as LEVELS
+from lfnb.langfuse.enums import OBSERVATION_TYPES
 from lfnb.local.handlers import scalar_list
 from lfnb.local.resources.common import (
     ApiRequest,
@@ -53,9 +55,6 @@ TRACE_ORDER_COLUMNS = {
     "release": "release", "version": "version", "public": "public",
     "bookmarked": "bookmarked", "sessionId": "session_id",
 }
-OBSERVATION_TYPES = ("GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER",
-                     "EVALUATOR", "EMBEDDING", "GUARDRAIL")
-LEVELS = ("DEBUG", "DEFAULT", "WARNING", "ERROR")
 
 # Observation aggregates per trace, restricted to the trace ids of one page.
 _TRACE_AGG_SQL = """

@@ -26,6 +26,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from lfnb.langfuse.enums import COMMENT_OBJECT_TYPES
 from lfnb.local.handlers import Reply
 from lfnb.local.resources.common import (
     ApiRequest,
@@ -48,7 +49,6 @@ __all__ = ["ROUTES", "score_create", "score_delete", "score_configs_get", "score
            "score_configs_create", "score_configs_update", "comments_get", "comments_create",
            "comments_get_by_id", "now_utc"]
 
-COMMENT_OBJECT_TYPES = ("TRACE", "OBSERVATION", "SESSION", "PROMPT")
 CONFIG_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT")
 COMMENT_MAX = 5000
 
