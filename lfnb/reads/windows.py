@@ -193,7 +193,7 @@ class _Engine:
     def _chain(self, w: _Window, io: ThreadPoolExecutor) -> None:
         paginator = CursorPaginator(self.limit, self.params)
         base = paginator.first_params()
-        future = self._submit(io, w, self._params(w, base))
+        future = self._submit(io, w, base)
         while True:
             try:
                 page = future.result()
@@ -209,8 +209,7 @@ class _Engine:
                     self.queue.append(lower)
                     self.cond.notify_all()
                     log.info("a window failed with HTTP %s; reading it as two halves", exc.status)
-                    q = self._params(w, base)
-                future = self._submit(io, w, q)
+                future = self._submit(io, w, base)
                 continue
             nxt = paginator.advance(page)
             data = page["data"]
@@ -230,21 +229,25 @@ class _Engine:
                     w.done = True
                 else:
                     base = {k: v for k, v in nxt.items() if k not in (self.from_key, self.to_key)}
-                    q = self._params(w, base)
                 self.cond.notify_all()
-            if nxt is not None:
-                future = self._submit(io, w, q)  # fetched while this page is converted
+            ahead = nxt is not None and not isinstance(io, _Inline)
+            if ahead:
+                future = self._submit(io, w, base)  # fetched while this page is converted
             if self.on_page is not None:
                 self.on_page(len(data))
             w.builder.add(self.transform(data) if self.transform is not None else data)
             del data
             if nxt is None:
                 return
+            if not ahead:
+                future = self._submit(io, w, base)
 
-    def _submit(self, io: ThreadPoolExecutor, w: _Window, q: dict) -> Future:
+    def _submit(self, io: ThreadPoolExecutor, w: _Window, base: dict) -> Future:
+        """Send the window's next request; its bounds are read now, under the lock."""
         with self.cond:
             if self.error is not None:
                 raise _Cancelled
+            q = self._params(w, base)
             w.in_flight = True
             self.requests += 1
         return io.submit(self._request, w, q)
