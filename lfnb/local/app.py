@@ -199,7 +199,8 @@ class LocalApi:
                     return json_response(400, {"message": "Invalid JSON in request body",
                                                "error": "InvalidRequestError"})
         req = ApiRequest(method=method, path=path, path_params=params, query=query, body=body,
-                         headers={k: v for k, v in request.headers.items() if k not in _HIDDEN_HEADERS})
+                         headers={k: v for k, v in request.headers.items() if k not in _HIDDEN_HEADERS},
+                         generation=self.generation)
         response = await self._run(op, req)
         if fault in ("empty", "short") and cursor_read:
             response = _apply_page_fault(response, fault, _last(query, "cursor"),
