@@ -114,8 +114,7 @@ class Lake:
         if end is not None:
             keep &= times < end
         frame = frame[keep.to_numpy()]
-        frame = frame.sort_values([tcol, "id"], ascending=False, kind="stable").reset_index(drop=True)
-        return self._finish(frame, resource, wanted, filter)
+        return self._finish(_api_order(frame, resource, self.generation), resource, wanted, filter)
 
     def _finish(self, frame: pd.DataFrame, resource: str, columns: Any, filter: Any) -> pd.DataFrame:
         if filter is not None:
@@ -190,6 +189,19 @@ class Lake:
             return dd.from_pandas(meta, npartitions=1)
         return dd.from_map(_load, paths, [resource] * len(paths), [names] * len(paths), meta=meta,
                            enforce_metadata=False)
+
+
+def _api_order(frame: pd.DataFrame, resource: str, generation: str) -> pd.DataFrame:
+    """Rows in the API's order: time descending, then (v2 observations) xxHash32(traceId), then id."""
+    tcol = files.TIME_COLUMN[resource]
+    keys = [tcol, "id"]
+    if resource == "observations" and generation == "v4" and len(frame):
+        import xxhash
+
+        frame = frame.assign(_hash=[xxhash.xxh32_intdigest(t.encode()) for t in frame["traceId"]])
+        keys = [tcol, "_hash", "id"]
+    ordered = frame.sort_values(keys, ascending=False, kind="stable").reset_index(drop=True)
+    return ordered.drop(columns="_hash") if "_hash" in ordered.columns else ordered
 
 
 def _load(path: str, resource: str, names: list[str]) -> pd.DataFrame:

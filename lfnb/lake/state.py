@@ -87,9 +87,13 @@ class LakeState:
         return state
 
     def check_owner(self, root: Path, base_url: str, project_id: str) -> None:
-        if (self.base_url.rstrip("/"), self.project_id) != (base_url.rstrip("/"), project_id):
-            raise LakeError(f"{root} is a lake of project {self.project_id!r} at {self.base_url}, not of project "
-                            f"{project_id!r} at {base_url}: sync each project into its own directory")
+        """A lake belongs to one project; the same project under another URL (a new port, a
+        proxy) may sync into it, and the state then records the new URL."""
+        if self.project_id != project_id:
+            raise LakeError(f"{root} is a lake of project {self.project_id!r} (synced from {self.base_url}), "
+                            f"not of project {project_id!r} at {base_url}: sync each project into its own "
+                            "directory")
+        self.base_url = base_url
 
     def save(self, root: Path) -> None:
         body = {"schema_version": self.schema_version, "base_url": self.base_url, "project_id": self.project_id,
