@@ -175,6 +175,7 @@ class Lake:
         Needs the ``lake`` extra (``pip install 'lfnb[lake]'``). One Dask partition per day.
         """
         try:
+            import dask
             import dask.dataframe as dd
         except ImportError as exc:
             raise ImportError("Lake.dask needs dask: pip install 'lfnb[lake]'") from exc
@@ -185,10 +186,12 @@ class Lake:
         names = files.ordered_columns(resource, set(self._all_columns(resource)))
         meta = files.typed_empty(resource, names)
         paths = [str(files.partition_path(self.root, resource, d)) for d in days]
-        if not paths:
-            return dd.from_pandas(meta, npartitions=1)
-        return dd.from_map(_load, paths, [resource] * len(paths), [names] * len(paths), meta=meta,
-                           enforce_metadata=False)
+        # dask would turn the frames' ``str`` columns into ``string[pyarrow]`` (NA instead of NaN)
+        with dask.config.set({"dataframe.convert-string": False}):
+            if not paths:
+                return dd.from_pandas(meta, npartitions=1)
+            return dd.from_map(_load, paths, [resource] * len(paths), [names] * len(paths), meta=meta,
+                               enforce_metadata=False)
 
 
 def _api_order(frame: pd.DataFrame, resource: str, generation: str) -> pd.DataFrame:
