@@ -89,7 +89,8 @@ class Lake:
                 raise LakeError(f"unknown column(s) {', '.join(map(repr, bad))} of {resource}; valid: "
                                 f"{', '.join(sorted(known))}")
         tcol = files.TIME_COLUMN[resource]
-        read_cols = None if wanted is None else list(dict.fromkeys([*wanted, tcol, "id"]))
+        order_keys = [tcol, "id", "traceId"] if resource == "observations" else [tcol, "id"]
+        read_cols = None if wanted is None else list(dict.fromkeys([*wanted, *order_keys]))
         parts = []
         for day in files.days_of(self.root, resource):
             if start is not None and pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1) <= start:
