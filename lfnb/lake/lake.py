@@ -158,15 +158,20 @@ class Lake:
             con.close()
 
     # ------------------------------------------------------------------ metrics
-    def metrics(self, query: Any, version: str = "v2") -> pd.DataFrame:
+    def metrics(self, query: Any, version: str | None = None) -> pd.DataFrame:
         """A Metrics API query (dict, JSON text or ``MetricsQuery``) answered over the lake.
 
         Validated exactly as ``lf.read_metrics`` validates it and answered by lfnb.local's
         metrics engine over the lake's rows: the frame ``lf.read_metrics`` returns for the
-        same data. No network and no quota.
+        same data. No network and no quota. ``version`` defaults as in ``lf.read_metrics``:
+        ``v2`` for a lake synced from a v4 server, ``v1`` otherwise. The lake is loaded
+        into an in-memory DuckDB store for each call (fine for millions of rows; for more,
+        use :meth:`sql` or :meth:`dask`).
         """
         from lfnb.lake.metrics import run_over_lake
 
+        if version is None:
+            version = "v2" if self.generation == "v4" else "v1"
         return run_over_lake(self, query, version)
 
     # ------------------------------------------------------------------ dask
