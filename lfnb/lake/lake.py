@@ -49,6 +49,8 @@ class Lake:
     def __init__(self, root: Path, state: LakeState):
         self.root = root
         self.state = state
+        self._store = None           # the metrics store (see metrics_store)
+        self._stamp: tuple = ()
 
     def __repr__(self) -> str:
         synced = {r: len(files.days_of(self.root, r)) for r in files.RESOURCES}
@@ -164,15 +166,27 @@ class Lake:
         Validated exactly as ``lf.read_metrics`` validates it and answered by lfnb.local's
         metrics engine over the lake's rows: the frame ``lf.read_metrics`` returns for the
         same data. No network and no quota. ``version`` defaults as in ``lf.read_metrics``:
-        ``v2`` for a lake synced from a v4 server, ``v1`` otherwise. The lake is loaded
-        into an in-memory DuckDB store for each call (fine for millions of rows; for more,
-        use :meth:`sql` or :meth:`dask`).
+        ``v2`` for a lake synced from a v4 server, ``v1`` otherwise. The first call loads
+        the lake into an in-memory DuckDB store that later calls reuse until a partition
+        changes (it holds the whole lake: for lakes beyond memory use :meth:`sql` or :meth:`dask`).
         """
         from lfnb.lake.metrics import run_over_lake
 
         if version is None:
             version = "v2" if self.generation == "v4" else "v1"
         return run_over_lake(self, query, version)
+
+    def metrics_store(self):
+        """The in-memory store :meth:`metrics` queries, rebuilt when a partition file changed."""
+        from lfnb.lake.metrics import load_store
+
+        stamp = tuple((str(p), p.stat().st_mtime_ns) for r in files.RESOURCES
+                      for p in (files.partition_path(self.root, r, d) for d in files.days_of(self.root, r)))
+        if self._store is None or self._stamp != stamp:
+            if self._store is not None:
+                self._store.close()
+            self._store, self._stamp = load_store(self), stamp
+        return self._store
 
     # ------------------------------------------------------------------ dask
     def dask(self, resource: str):

@@ -27,22 +27,16 @@ def run_over_lake(lake, query: Any, version: str = "v2") -> pd.DataFrame:
 
     if version not in ("v1", "v2"):
         raise ConfigError(f"version must be 'v1' or 'v2', got {version!r}")
-    store = None
 
     def get(path: str, params: dict) -> Any:
-        nonlocal store
-        store = load_store(lake)
+        store = lake.metrics_store()
         handler = engine.handle_metrics_v2 if version == "v2" else engine.handle_metrics_v1
         try:
             return handler(store, ApiRequest("GET", path, {}, list(params.items())))
         except ApiProblem as problem:
             raise ApiError(problem.status, "GET", f"lake:{lake.root}{path}", json.dumps(problem.body)) from None
 
-    try:
-        return run_query(get, query, version, None)
-    finally:
-        if store is not None:
-            store.close()
+    return run_query(get, query, version, None)
 
 
 def _naive(series: pd.Series) -> pd.Series:

@@ -104,7 +104,12 @@ def test_incremental_sync_applies_late_updates_and_writes_nothing_when_idle(tmp_
                       "model": "gpt-4o-mini", "usageDetails": {"input": 7, "output": 3}}},
         ])
         later = ANCHOR + timedelta(hours=1)
+        count = {"view": "observations", "metrics": [{"measure": "count", "aggregation": "count"}],
+                 "fromTimestamp": SINCE, "toTimestamp": iso(later)}
+        opened = lfnb.open_lake(tmp_path)
+        before_count = opened.metrics(count)["count_count"][0]
         second = lf.sync(tmp_path, until=later).set_index("resource")
+        assert opened.metrics(count)["count_count"][0] == before_count + 1     # the cached store is rebuilt
         assert (second.loc["observations", "new"], second.loc["observations", "updated"]) == (1, 1)
         assert second.loc["observations", "partitions"] == 2
         lake = lfnb.open_lake(tmp_path)
