@@ -75,6 +75,13 @@ def test_lake_frames_metrics_and_sql_equal_the_api(tmp_path, generation):
                  "fromTimestamp": "2026-10-29T00:00:00Z", "toTimestamp": "2026-10-31T00:00:00Z"}
         version = "v2" if generation == "v4" else "v1"
         pdt.assert_frame_equal(lake.metrics(query, version=version), lf.read_metrics(query, cache=False))
+        tokens = {**query, "metrics": [{"measure": "inputTokens", "aggregation": "sum"},
+                                       {"measure": "latency", "aggregation": "p95"}],
+                  "dimensions": [{"field": "providedModelName"}]}
+        pdt.assert_frame_equal(lake.metrics(tokens), lf.read_metrics(tokens, cache=False))
+        scores = {**query, "view": "scores-numeric", "dimensions": [{"field": "name"}],
+                  "metrics": [{"measure": "value", "aggregation": "avg"}]}
+        pdt.assert_frame_equal(lake.metrics(scores), lf.read_metrics(scores, cache=False))
         counts = lake.sql("SELECT count(*) AS n, count(DISTINCT day) AS days FROM observations")
         assert (counts["n"][0], counts["days"][0]) == (server.store.count("observations"), 3)
         with pytest.raises(lfnb.QueryValidationError):
