@@ -37,6 +37,9 @@ from lfnb.langfuse.timestamps import to_utc, utc_now
 __all__ = ["sync", "SYNC_COLUMNS", "parse_lookback"]
 
 SYNC_COLUMNS = ("resource", "fetched", "new", "updated", "deleted", "partitions", "requests", "seconds", "note")
+#: days read per request window: a day's partition is written once its window is read, so memory
+#: holds one window (a sync of 1M rows needs no more than one of 100k rows)
+WINDOW_DAYS = 1
 DERIVED_ON_V4 = "derived from observations on read (v4 server)"
 
 
@@ -122,14 +125,15 @@ def sync(client, path: Any, *, resources: Any = ("observations", "scores", "trac
                          "partitions": "Int64", "requests": "Int64", "seconds": "Float64", "note": "str"})
 
 
-def _chunks(start, end):
-    """Day-aligned sub-windows of ``[start, end)``; one open window when ``start`` is None."""
+def _chunks(start, end, days: int = 1):
+    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days; one open window when
+    ``start`` is None."""
     if start is None:
         yield None, end
         return
     lo = start
     while lo < end:
-        hi = min(lo.normalize() + pd.Timedelta(days=1), end)
+        hi = min(lo.normalize() + pd.Timedelta(days=days), end)
         yield lo, hi
         lo = hi
 
@@ -145,7 +149,7 @@ def _read(client, resource: str, lo, hi, workers: int) -> pd.DataFrame:
 def _sync_window(client, root: Path, resource: str, start, end, workers: int, progress, *,
                  replace: bool) -> dict[str, int]:
     counts = {"fetched": 0, "new": 0, "updated": 0, "deleted": 0, "partitions": 0}
-    chunks = list(_chunks(start, end))
+    chunks = list(_chunks(start, end, WINDOW_DAYS))
     bar = _bar(progress, resource, len(chunks))
     try:
         for lo, hi in chunks:
