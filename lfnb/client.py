@@ -160,7 +160,8 @@ class Client(GenerationReads):
         resources : sequence of {"observations", "scores", "traces"}
         since, until : str, datetime or Timestamp, optional
             The window (naive = UTC). Default: from the lake's high-water mark minus
-            ``lookback`` (a first sync: the whole history) to now.
+            ``lookback`` to now. A window is read and written one UTC day at a time; a first
+            sync without ``since`` reads the whole history as one window (held in memory).
         lookback : str or timedelta
             How far before the high-water mark each sync re-reads (late updates, API lag).
         workers : int
