@@ -167,3 +167,11 @@ def test_score_upsert_clears_comment(store):
     row = one(store, "scores", "s")
     assert (row["value"], row["comment"], store.count("scores")) == (0.5, None, 1)
     assert row["timestamp"].isoformat() == "2026-11-01T10:00:00"
+
+
+@pytest.mark.parametrize("generation", ["v3", "both"])
+def test_legacy_and_dual_write_accept_every_type_and_updates(store, generation):
+    out = post(store, [ev("t", "trace-create", {"id": "t1"}), ev("g", "generation-create", {"id": "o1", "traceId": "t1"}),
+                       ev("u", "generation-update", {"id": "o1", "output": "x"}, ts=T1)], generation=generation)
+    assert [s["id"] for s in out["successes"]] == ["t", "g", "u"] and out["errors"] == []
+    assert one(store, "observations", "o1")["output"] == "x"
