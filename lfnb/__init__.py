@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _FACADE = {
     "connect": "lfnb.client",
+    "open_lake": "lfnb.lake",
     "Client": "lfnb.client",
     "Filter": "lfnb.filters",
     "MetricsQuery": "lfnb.metrics",

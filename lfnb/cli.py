@@ -41,12 +41,25 @@ def _report_run(args: argparse.Namespace) -> int:
     return run_report(args)
 
 
+def _sync_arguments(parser: argparse.ArgumentParser) -> None:
+    from lfnb.lake.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def _sync_run(args: argparse.Namespace) -> int:
+    from lfnb.lake.cli import run
+
+    return run(args)
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "local": ("run or wait for lfnb.local, the embedded Langfuse-compatible server", _local_arguments, _local_run),
     "notebooks": ("execute notebooks in place against the demo data (stores their outputs)",
                   _report_arguments, _notebooks_run),
     "report": ("execute the notebooks into standalone HTML files (charts embedded, offline)",
                _report_arguments, _report_run),
+    "sync": ("mirror a Langfuse project into a local Parquet lake (incremental)", _sync_arguments, _sync_run),
 }
 
 

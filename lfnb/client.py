@@ -156,6 +156,48 @@ class Client(GenerationReads):
             self._project = data[0].get("id") if data else ""
         return self._project or None
 
+    # ------------------------------------------------------------------ lake
+    def sync(self, path: Any, *, resources: Any = ("observations", "scores", "traces"), since: Any = None,
+             until: Any = None, lookback: Any = "2h", workers: int = 1, progress: bool | None = None,
+             verify: bool = False) -> pd.DataFrame:
+        """Mirror this project into a local Parquet lake at ``path``, incrementally (see :mod:`lfnb.lake.sync`).
+
+        Parameters
+        ----------
+        path : str or Path
+            An empty or new directory, or a lake of this project.
+        resources : sequence of {"observations", "scores", "traces"}
+        since, until : str, datetime or Timestamp, optional
+            The window (naive = UTC). Default: from the lake's high-water mark minus
+            ``lookback`` to now. A window is read and written one UTC day at a time; a first
+            sync without ``since`` reads the whole history as one window (held in memory).
+        lookback : str or timedelta
+            How far before the high-water mark each sync re-reads (late updates, API lag).
+        workers : int
+            Passed to the ``read_*`` calls.
+        progress : bool, optional
+            A bar per resource (days done).
+        verify : bool
+            Compare per-day counts with the server (one Metrics query per resource view)
+            and re-read, replacing, the days that differ (catches deletions).
+
+        Returns
+        -------
+        DataFrame
+            One row per resource: ``resource``, ``fetched``, ``new``, ``updated``,
+            ``deleted`` (by ``verify``), ``partitions`` (written), ``requests``, ``seconds``, ``note``.
+
+        Raises
+        ------
+        lfnb.lake.LakeError
+            Unwritable path, a directory that is not a lake, a lake of another project or
+            schema version, an unknown resource, ``since`` not before ``until``, a failed write.
+        """
+        from lfnb.lake.sync import sync
+
+        return sync(self, path, resources=resources, since=since, until=until, lookback=lookback,
+                    workers=workers, progress=progress, verify=verify)
+
     # ------------------------------------------------------------------ writes
     def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:
         """Post one score per row (``POST /api/public/scores``); see :func:`lfnb.reads.writes.create_scores`."""

@@ -21,7 +21,7 @@ class ApiRequest:
     query: list[tuple[str, str]]           # every (name, value) pair, repeated names kept in order
     body: Any = None                       # parsed JSON body (None when absent)
     headers: dict[str, str] = field(default_factory=dict)
-    generation: str = "both"               # the server's: "v4", "v3" or "both" (see require_v4)
+    generation: str = "both"               # the server's: "v4", "v3" or "both" (see require_v4; ingestion accepts per generation)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The last value of a query parameter (Node's behaviour for repeated scalars)."""

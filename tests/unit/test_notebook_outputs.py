@@ -14,7 +14,7 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 EXPECTED = ["01-quickstart", "02-cost-and-usage", "03-latency-and-errors", "04-quality-scores",
-            "05-datasets-and-experiments", "06-metrics-api", "07-widgets", "08-bulk-extraction"]
+            "05-datasets-and-experiments", "06-metrics-api", "07-widgets", "08-bulk-extraction", "09-local-lake"]
 SECRET = re.compile(r"Authorization|Basic [A-Za-z0-9+/=]{16,}|sk-lf-[A-Za-z0-9-]+")
 MACHINE_PATH = re.compile(r"(?<![\w.:])/(root|work|tmp|home|Users|private|var/folders)/")
 MAX_BYTES = 2_500_000

@@ -12,7 +12,7 @@ import lfnb
 PUBLIC = [
     "ApiError", "AuthError", "Client", "ConfigError", "Filter", "LfnbError", "LfnbTruncationWarning",
     "MetricsQuery", "NotFoundError", "PaginationError", "QueryValidationError", "RateLimitError",
-    "ServerError", "TransportError", "connect", "histogram_frame", "validate_query", "__version__",
+    "ServerError", "TransportError", "connect", "histogram_frame", "open_lake", "validate_query", "__version__",
 ]
 
 

@@ -8,7 +8,7 @@ handler follows the contract of :mod:`lfnb.local.handlers`:
 ``handler(store, ApiRequest) -> dict | Reply | None`` (None = 204),
 errors raised as :class:`~lfnb.local.handlers.ApiProblem`. Operations missing here
 (v2 observations and metrics have their own modules; organisation, SCIM, media,
-ingestion, ... are not emulated) are answered by the app with a JSON 501.
+... are not emulated) are answered by the app with a JSON 501.
 
 The handlers live in modules by resource:
 
@@ -22,6 +22,7 @@ module                      resources
 ``catalog``                 prompts, models
 ``queues``                  annotation queues and their items
 ``daily``                   daily metrics (deprecated endpoint)
+``ingestion``               the batched event API (``POST /api/public/ingestion``)
 (this module)               projects, health
 ==========================  ===================================================
 """
@@ -32,6 +33,7 @@ from lfnb.local.handlers import ApiRequest, Handler
 from lfnb.local.resources import catalog as resources_catalog
 from lfnb.local.resources import daily as resources_daily
 from lfnb.local.resources import datasets as resources_datasets
+from lfnb.local.resources import ingestion as resources_ingestion
 from lfnb.local.resources import queues as resources_queues
 from lfnb.local.resources import scores as _scores
 from lfnb.local.resources import traces as _traces
@@ -88,7 +90,7 @@ def _routes() -> list[tuple[str, str, str, Handler]]:
         ("GET", "/api/public/v3/scores", "scores_v3_get_many", _scores.scores_v3_get_many),
     ]
     for module in (resources_writes, resources_datasets, resources_catalog, resources_queues,
-                   resources_daily):
+                   resources_daily, resources_ingestion):
         routes.extend(module.ROUTES)
     return routes
 

@@ -1,0 +1,254 @@
+"""``lf.sync(path)``: mirror a Langfuse project into a local Parquet lake, incrementally.
+
+Per resource, a sync reads ``[high-water mark − lookback, until)`` (a first sync:
+``[since, until)``, or the whole history when ``since`` is None) one UTC day at a time
+with the client's own ``read_*`` (so the lake holds exactly their frames), and for each
+day:
+
+* rows are keyed by ``id``: a fetched row replaces the stored one, new ids are added,
+  stored rows the server did not return are kept (a GET API can lag ingestion; deletions
+  are caught by ``verify=True``);
+* the day's partition is rewritten only when a row is new or changed — a sync with
+  nothing new writes nothing — via a hidden temp file and an atomic ``os.replace``;
+* the state file is replaced only when every day of the window is written.
+
+A sync killed at any point leaves complete partitions only (each file is the old one or
+the new one), and the next sync repeats the window from the old high-water mark; upserts
+are idempotent, so it ends identical to an uninterrupted sync.
+
+On v4 servers ``traces`` are not stored: :meth:`lfnb.lake.Lake.read` derives them from the
+lake's observations exactly as ``lf.read_traces`` derives them from the v2 observations API.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lfnb.lake import files
+from lfnb.lake.state import TMP_DIR, LakeError, LakeState
+from lfnb.langfuse.timestamps import to_utc, utc_now
+
+__all__ = ["sync", "SYNC_COLUMNS", "parse_lookback"]
+
+SYNC_COLUMNS = ("resource", "fetched", "new", "updated", "deleted", "partitions", "requests", "seconds", "note")
+#: days read per request window: a day's partition is written once its window is read, so memory
+#: holds one window (a sync of 1M rows needs no more than one of 100k rows)
+WINDOW_DAYS = 1
+DERIVED_ON_V4 = "derived from observations on read (v4 server)"
+
+
+def parse_lookback(value: Any) -> pd.Timedelta:
+    """``"2h"``, ``"30min"``, a ``timedelta`` or seconds → a non-negative ``Timedelta``."""
+    try:
+        delta = pd.Timedelta(value) if not isinstance(value, (int, float)) else pd.Timedelta(seconds=value)
+    except (ValueError, TypeError):
+        raise LakeError(f"lookback must be a duration such as '2h', '30min' or a timedelta, got {value!r}") from None
+    if delta < pd.Timedelta(0):
+        raise LakeError(f"lookback must not be negative, got {value!r}")
+    return delta
+
+
+def _resources(resources: Any) -> tuple[str, ...]:
+    names = (resources,) if isinstance(resources, str) else tuple(resources)
+    bad = [r for r in names if r not in files.RESOURCES]
+    if bad or not names:
+        raise LakeError(f"unknown resource {', '.join(map(repr, bad)) or '(none given)'}; valid: "
+                        f"{', '.join(files.RESOURCES)}")
+    return names
+
+
+def _prepare_root(path: Any) -> Path:
+    root = Path(path).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / TMP_DIR
+        if probe.exists():
+            shutil.rmtree(probe)          # temp files of a killed sync: never visible, now dropped
+        probe.mkdir()
+    except OSError as exc:
+        raise LakeError(f"Cannot write the lake at {root}: {exc.strerror or exc}") from exc
+    return root
+
+
+def sync(client, path: Any, *, resources: Any = ("observations", "scores", "traces"), since: Any = None,
+         until: Any = None, lookback: Any = "2h", workers: int = 1, progress: bool | None = None,
+         verify: bool = False) -> pd.DataFrame:
+    """Mirror ``client``'s project into the lake at ``path``; one result row per resource.
+
+    See :meth:`lfnb.client.Client.sync` for the parameters.
+    """
+    names = _resources(resources)
+    start_arg, end_arg = to_utc(since, "since"), to_utc(until, "until")
+    if start_arg is not None and end_arg is not None and start_arg >= end_arg:
+        raise LakeError(f"since ({start_arg.isoformat()}) must be before until ({end_arg.isoformat()})")
+    back = parse_lookback(lookback)
+    root = Path(path).expanduser()
+    state = LakeState.load(root) if root.exists() else None
+    base_url, project_id, generation = client.base_url, client._project_id() or "", client.generation
+    if state is not None:
+        state.check_owner(root, base_url, project_id)
+    root = _prepare_root(root)
+    if state is None:
+        state = LakeState(base_url=base_url, project_id=project_id, generation=generation)
+        state.save(root)
+    rows = []
+    for resource in names:
+        t0, req0 = time.perf_counter(), client.transport.requests
+        if resource == "traces" and generation == "v4":
+            rows.append(dict(resource=resource, fetched=0, new=0, updated=0, deleted=0, partitions=0, requests=0,
+                             seconds=0.0, note=DERIVED_ON_V4))
+            continue
+        end = end_arg if end_arg is not None else utc_now()
+        mark = state.resources.get(resource, {}).get("high_water_mark")
+        start = start_arg if start_arg is not None else (to_utc(mark) - back if mark else None)
+        counts = _sync_window(client, root, resource, start, end, workers, progress, replace=False)
+        if verify:
+            for day in _days_that_differ(client, root, resource, generation, end):
+                lo = pd.Timestamp(day, tz="UTC")
+                more = _sync_window(client, root, resource, lo, min(lo + pd.Timedelta(days=1), end), workers,
+                                    progress, replace=True)
+                counts = {k: counts[k] + more[k] for k in counts}
+        entry = state.resources.setdefault(resource, {})
+        old_mark = to_utc(entry["high_water_mark"]) if entry.get("high_water_mark") else None
+        entry["high_water_mark"] = (max(end, old_mark) if old_mark is not None else end).isoformat()
+        state.save(root)
+        rows.append(dict(resource=resource, **counts, requests=client.transport.requests - req0,
+                         seconds=round(time.perf_counter() - t0, 3), note=""))
+    frame = pd.DataFrame(rows, columns=list(SYNC_COLUMNS))
+    return frame.astype({"resource": "str", "fetched": "Int64", "new": "Int64", "updated": "Int64", "deleted": "Int64",
+                         "partitions": "Int64", "requests": "Int64", "seconds": "Float64", "note": "str"})
+
+
+def _chunks(start, end, days: int = 1):
+    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days; one open window when
+    ``start`` is None."""
+    if start is None:
+        yield None, end
+        return
+    lo = start
+    while lo < end:
+        hi = min(lo.normalize() + pd.Timedelta(days=days), end)
+        yield lo, hi
+        lo = hi
+
+
+def _read(client, resource: str, lo, hi, workers: int) -> pd.DataFrame:
+    if resource == "observations":
+        return client.read_observations(lo, hi, fields=files.ALL_GROUPS, workers=workers, progress=False)
+    if resource == "scores":
+        return client.read_scores(lo, hi, workers=workers, progress=False)
+    return client.read_traces(lo, hi, workers=workers, progress=False)
+
+
+def _sync_window(client, root: Path, resource: str, start, end, workers: int, progress, *,
+                 replace: bool) -> dict[str, int]:
+    counts = {"fetched": 0, "new": 0, "updated": 0, "deleted": 0, "partitions": 0}
+    chunks = list(_chunks(start, end, WINDOW_DAYS))
+    bar = _bar(progress, resource, len(chunks))
+    try:
+        for lo, hi in chunks:
+            fetched = _read(client, resource, lo, hi, workers)
+            counts["fetched"] += len(fetched)
+            if fetched.empty and not replace:
+                bar.update(1)
+                continue
+            tcol = files.TIME_COLUMN[resource]
+            days = fetched[tcol].dt.tz_convert("UTC").dt.date if len(fetched) else pd.Series([], dtype=object)
+            wanted = set(days) | ({lo.date()} if replace and lo is not None else set())
+            for day in sorted(wanted):
+                part = fetched[(days == day).to_numpy()] if len(fetched) else fetched
+                for key, n in zip(("new", "updated", "deleted", "partitions"),
+                                  _upsert(root, resource, day, part, replace=replace)):
+                    counts[key] += n
+            bar.update(1)
+    finally:
+        bar.close()
+    return counts
+
+
+def _upsert(root: Path, resource: str, day: date, fetched: pd.DataFrame, *, replace: bool) -> tuple[int, int, int, int]:
+    """Merge one day's fetched rows into its partition; ``(new, updated, deleted, partitions written)``.
+
+    ``replace`` (verify): the fetched rows are the whole day, stored rows they lack are deleted.
+    """
+    stored = files.read_partition(root, resource, day)
+    incoming = files.encode(fetched, resource)
+    if stored is None or stored.empty:
+        if incoming.empty:
+            return 0, 0, 0, 0
+        files.write_partition(root, resource, day, _sorted(incoming, resource))
+        return len(incoming), 0, 0, 1
+    cols = files.ordered_columns(resource, set(stored.columns) | set(incoming.columns))
+    old = files.encode(files.decode(stored, resource, cols), resource)
+    new = files.encode(files.decode(incoming, resource, cols), resource) if len(incoming) else old.iloc[:0]
+    known = old["id"].isin(new["id"])
+    fresh = ~new["id"].isin(old["id"])
+    same_ids = new[~fresh].set_index("id")
+    before = old[known].set_index("id").loc[same_ids.index]
+    changed = int((_row_hash(before) != _row_hash(same_ids)).sum()) if len(same_ids) else 0
+    dropped = int((~known).sum()) if replace else 0
+    if not fresh.any() and not changed and not dropped:
+        return 0, 0, 0, 0
+    merged = new if replace else pd.concat([old[~known], new], ignore_index=True)
+    if merged.empty:
+        files.remove_partition(root, resource, day)
+    else:
+        files.write_partition(root, resource, day, _sorted(merged, resource))
+    return int(fresh.sum()), changed, dropped, 1
+
+
+def _row_hash(frame: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(frame.astype("str").fillna("\0"), index=False).to_numpy()
+
+
+def _sorted(frame: pd.DataFrame, resource: str) -> pd.DataFrame:
+    return frame.sort_values([files.TIME_COLUMN[resource], "id"], kind="stable").reset_index(drop=True)
+
+
+def _days_that_differ(client, root: Path, resource: str, generation: str, end) -> list[date]:
+    """Days whose row count in the lake differs from the server's (one Metrics query per view)."""
+    days = files.days_of(root, resource)
+    if not days:
+        return []
+    lo = pd.Timestamp(days[0], tz="UTC")
+    views = {"observations": ["observations"], "traces": ["traces"],
+             "scores": ["scores-numeric", "scores-categorical"]}[resource]
+    server: dict[date, int] = {}
+    for view in views:
+        query = {"view": view, "metrics": [{"measure": "count", "aggregation": "count"}], "dimensions": [],
+                 "filters": [], "timeDimension": {"granularity": "day"},
+                 "fromTimestamp": lo.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                 "toTimestamp": (end - pd.Timedelta(milliseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+        if generation == "v4":
+            query["config"] = {"row_limit": 1000}
+        frame = client.read_metrics(query, cache=False)
+        for when, n in zip(frame["time_dimension"], frame["count_count"]):
+            d = pd.Timestamp(when).date()
+            server[d] = server.get(d, 0) + int(n if pd.notna(n) else 0)
+    local = {d: len(files.read_partition(root, resource, d, columns=["id"])) for d in days}
+    return sorted(d for d in set(server) | set(local) if server.get(d, 0) != local.get(d, 0)
+                  and pd.Timestamp(d, tz="UTC") >= lo)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(progress: bool | None, resource: str, total: int):
+    if not progress:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=f"sync {resource}", unit="day")

@@ -1,0 +1,70 @@
+"""``lfnb sync`` as a subprocess: the result table, a clear error, and ``kill -9`` in the middle of a sync."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pandas.testing as pdt
+import pytest
+
+import lfnb
+from lfnb.local import serve
+
+pytestmark = pytest.mark.integration
+
+ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+TINY = dict(seed=2, traces=120, days=3, anchor=ANCHOR)
+WINDOW = ["--since", "2026-10-28T00:00:00Z", "--until", "2026-11-01T00:00:00Z"]
+
+
+def cli(server, *args, **popen):
+    env = {**os.environ, **server.env, "LANGFUSE_BASE_URL": server.base_url}
+    return subprocess.Popen([sys.executable, "-m", "lfnb.cli", "sync", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **popen)
+
+
+def visible(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet") if ".lfnb-tmp" not in p.parts)
+
+
+def test_cli_prints_one_row_per_resource_and_errors_clearly(tmp_path):
+    with serve(port=0, generation="v4", **TINY) as server:
+        proc = cli(server, str(tmp_path / "lake"), *WINDOW, "--resources", "observations,scores", "--no-progress")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        lines = out.splitlines()
+        assert lines[0].split() == ["resource", "fetched", "new", "updated", "deleted", "partitions", "requests",
+                                    "seconds", "note"]
+        assert [line.split()[0] for line in lines[1:]] == ["observations", "scores"]
+        assert lines[1].split()[1] == str(server.store.count("observations"))
+        proc = cli(server, str(tmp_path / "lake"), "--resources", "spans")
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2
+        assert err.strip() == "lfnb sync: unknown resource 'spans'; valid: observations, scores, traces"
+
+
+def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(tmp_path):
+    with serve(port=0, generation="v4", latency_ms=60, **TINY) as server:
+        lake = tmp_path / "lake"
+        proc = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not visible(lake):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        killed = visible(lake)
+        assert killed and len(killed) < 6, killed            # killed between its first and last partition
+        opened = lfnb.open_lake(lake)
+        assert len(opened.read("observations")) > 0          # every visible partition is complete
+        lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
+        lf.sync(lake, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        reference = tmp_path / "reference"
+        lf.sync(reference, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        assert visible(lake) == visible(reference)
+        for resource in ("observations", "scores"):
+            pdt.assert_frame_equal(lfnb.open_lake(lake).read(resource), lfnb.open_lake(reference).read(resource))
