@@ -391,7 +391,7 @@ def test_routes_match_the_seed_catalogue(shared):
     extra = {("GET", "/api/public/v3/scores"): "scores_v3_get_many",
              ("GET", "/api/public/metrics/daily"): "metrics_daily"}
     keys = [(m, p) for m, p, _, _ in resources.ROUTES]
-    assert len(keys) == len(set(keys)) == 52
+    assert len(keys) == len(set(keys)) == 53          # 52 + POST /api/public/ingestion
     for method, path, op, handler in resources.ROUTES:
         assert {**seed, **extra}[(method, path)] == op
         assert callable(handler)
