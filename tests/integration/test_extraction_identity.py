@@ -64,7 +64,10 @@ def reference_observations(server, from_time, to_time, groups, limit) -> pd.Data
     session = requests.Session()
     session.auth = (server.public_key, server.secret_key)
     url = server.base_url + "/api/public/v2/observations"
-    params = {"fields": ",".join(groups), "limit": limit, "fromStartTime": pd.Timestamp(from_time, tz="UTC").isoformat()}
+    # the wire fields the client sends on v4: the groups asked for plus "metrics" (timeToFirstToken is
+    # null without it, facts sheet §4 Correction); the columns are those of the groups asked for
+    wire = ",".join(dict.fromkeys(("core", *groups, "metrics")))
+    params = {"fields": wire, "limit": limit, "fromStartTime": pd.Timestamp(from_time, tz="UTC").isoformat()}
     if to_time is not None:
         params["toStartTime"] = pd.Timestamp(to_time, tz="UTC").isoformat()
     columns = dict(observation_columns(groups))
