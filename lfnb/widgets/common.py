@@ -6,11 +6,10 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from lfnb.charts.export import THEME
+from lfnb.charts.export import chart_bundle
 
 __all__ = ["TimeRange", "error_html", "ok_html", "table_html", "show_chart"]
 
@@ -69,7 +68,11 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
 
 
 def show_chart(out: w.Output, chart: Any) -> None:
-    """Put a chart into an Output widget, rendered with the lfnb theme (works without a kernel)."""
-    out.outputs = ()
-    with alt.theme.enable(THEME):
-        out.append_display_data(chart)
+    """Show a chart in an Output widget: interactive Vega plus a PNG, drawn with the lfnb theme.
+
+    The bundle is made JSON-ready here (the PNG as base64 text): ``Output.append_display_data``
+    would keep an image as raw bytes, which the browser receives as a binary buffer and draws as
+    a broken ``data:image/png;base64,[object Object]`` image.
+    """
+    data, metadata = chart_bundle(chart)
+    out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)

@@ -72,7 +72,7 @@ def test_metrics_explorer_shows_a_server_error(lf):
     me.time_w.choice.value = "custom"
     me.time_w.start.value = "2026-10-25T00:00:00Z"
     me.time_w.end.value = "2026-11-01T00:00:00Z"
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run_w.click()  # lfnb.local in v4 mode answers v1 metrics with 404 (events_only deployment)
     assert me.result is None and me.error.startswith("NotFoundError: ")
     assert "events_only" in me.error and "NotFoundError" in me.status_w.value
@@ -102,7 +102,7 @@ def test_wrong_key_error_is_shown_without_the_secret(local_server, tmp_path, mon
     secret = "sk-lf-not-the-right-one-123456"
     bad = lfnb.connect(local_server.base_url, local_server.public_key, secret)
     me = MetricsExplorer(bad, now=lambda: ANCHOR)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run_w.click()
     assert me.error.startswith("AuthError: ") and "401" in me.error
     everything = me.error + me.status_w.value + me.json_w.value + me.code_w.value + repr(me)

@@ -7,6 +7,8 @@ be inspected here.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import altair as alt
@@ -178,7 +180,12 @@ def test_metrics_explorer_controls_to_query_run_table_and_chart():
     assert "gpt-4o" in me.table_w.value and "14 rows × 3 columns" in me.table_w.value
     assert isinstance(me.chart, alt.Chart) and me.chart.to_dict()["mark"]["type"] == "line"
     (shown,) = me.chart_w.outputs
-    assert shown["output_type"] == "display_data" and "text/html" in shown["data"]
+    assert shown["output_type"] == "display_data"
+    assert set(shown["data"]) == {"application/vnd.vega.v5+json", "image/png", "text/plain"}
+    # what reaches the browser is JSON: the PNG as base64 text (raw bytes drew a broken image, #13)
+    assert isinstance(shown["data"]["image/png"], str)
+    assert base64.b64decode(shown["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(shown)
     assert "14 rows" in me.status_w.value and me.error is None
 
 
@@ -209,7 +216,7 @@ def test_metrics_explorer_shows_errors_inside_the_widget():
     assert "problem(s) for v2" in me.json_w.value
     assert me.run() is None
     assert "High cardinality dimension(s) &#x27;traceId&#x27;" in me.status_w.value
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.limit_w.value = 10
     me.order_w.value = "count_count"
     assert me.issues == []
@@ -283,7 +290,7 @@ def test_observations_browser_errors_and_invalid_filters():
 def test_explorer_chart_for_edge_results(rows):
     frame = pd.DataFrame({"sum_totalCost": np.arange(rows, dtype=float)})
     me = MetricsExplorer(run=lambda q, v: frame, now=clock)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run()
     assert me.result is frame and me.chart is not None and len(me.chart_w.outputs) == 1
 
@@ -292,7 +299,7 @@ def test_metrics_explorer_histogram_bins_and_filter_json():
     me = MetricsExplorer(now=clock)
     me.measures_w.value = ("latency",)
     me.aggregations_w.value = ("histogram",)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.bins_w.value = 20
     assert me.query["metrics"] == [{"measure": "latency", "aggregation": "histogram"}]
     assert me.query["config"] == {"bins": 20} and me.issues == []
@@ -312,3 +319,40 @@ def test_loaded_pairs_survive_unrelated_edits():
     assert me.query["metrics"] == query["metrics"]
     me.aggregations_w.value = ("sum", "p95", "avg")  # touching the selection: measures × aggregations
     assert len(me.query["metrics"]) == 6
+
+
+def test_metrics_explorer_none_choices_are_shown_by_their_labels():
+    # ipywidgets draws a Dropdown whose value is None as an empty box: "none"/"(default)" vanished (#13)
+    me = MetricsExplorer(now=clock)
+    me.granularity_w.value = ""
+    assert me.granularity_w.index == 0 and me.granularity_w.label == "none"
+    assert me.order_w.index == 0 and me.order_w.label == "(default)"
+    assert me.query["timeDimension"] is None and me.query.get("orderBy") in (None, [])
+    assert MetricsExplorer(now=clock).granularity_w.label == "auto"
+    for ctl in (me.view_w, me.measures_w, me.aggregations_w, me.dimensions_w, me.granularity_w, me.order_w,
+                me.limit_w, me.bins_w):
+        assert ctl.style.description_width == "initial", ctl.description   # labels are never cut off
+
+
+def test_metrics_explorer_view_change_clears_the_selection_before_shrinking_the_options():
+    me = MetricsExplorer(now=clock)
+    me.measures_w.value = ("totalCost", "latency")
+    seen = []
+    me.measures_w.observe(lambda ch: seen.append((len(me.measures_w.options), ch["new"])), names="value")
+    me.view_w.value = "scores-numeric"
+    assert set(me.measures_w.options) == {"value", "count"}
+    # the old selection was emptied while the 20 old options were still there, then the new value set
+    assert seen[0][1] == () and seen[0][0] > 2
+
+
+def test_metrics_explorer_failed_run_removes_the_previous_result():
+    me = MetricsExplorer(run=lambda q, v: fake_metrics(q), now=clock)
+    me.measures_w.value = ("totalCost",)
+    me.dimensions_w.value = ("providedModelName",)
+    me.run()
+    assert me.result is not None and me.table_w.value and len(me.chart_w.outputs) == 1
+    me.dimensions_w.value = ("userId",)   # high cardinality with the daily series: invalid
+    assert me.run() is None
+    assert me.result is None and me.chart is None
+    assert me.table_w.value == "" and me.chart_w.outputs == ()
+    assert "not valid" in me.status_w.value
