@@ -76,6 +76,7 @@ class ListReads(Session):
         cols = spec(columns) if isinstance(columns, str) else columns
         builder = FrameBuilder(cols)
         with Progress(progress, op.name, self._transport) as bar:
+            fetch = bar.watch(fetch)
             if op.paging == "none":
                 page = fetch(params)
                 data = page.get("data", page) if isinstance(page, dict) else page

@@ -55,7 +55,9 @@ class ObservationsBrowser(w.VBox):
     def __init__(self, lf: Any = None, *, run: Callable[..., pd.DataFrame] | None = None,
                  choices: ChoiceCache | None = None, target: str = "observations_v2", page_size: int = 20,
                  now: Callable[[], datetime] | None = None):
-        self._run = run or (lf.read_observations if lf is not None else None)
+        # a read started by a button has no cell output to draw a progress bar in: it goes here
+        self.progress_w = w.HTML()
+        self._run = run or (self._client_runner(lf) if lf is not None else None)
         self._now = now or utc_now
         if choices is None:
             read_metrics = getattr(lf, "read_metrics", None) if lf is not None else None
@@ -89,11 +91,16 @@ class ObservationsBrowser(w.VBox):
             ctl.observe(lambda _: self._changed(), names="value")
         super().__init__([
             self.time_w, w.HTML("<b>filters</b>"), self.filters_w, w.HBox([self.fields_w, self.max_rows_w]),
-            self.code_w, w.HBox([self.run_w, self.status_w]),
+            self.code_w, w.HBox([self.run_w, self.status_w]), self.progress_w,
             self.chart_w, w.HBox([self.prev_w, self.page_w, self.next_w]), self.table_w, self.select_w,
             self.detail_w,
         ])
         self._changed()
+
+    def _client_runner(self, lf: Any) -> Callable[..., pd.DataFrame]:
+        def run(**kwargs: Any) -> pd.DataFrame:
+            return lf.read_observations(**kwargs, progress=self.progress_w)
+        return run
 
     # -- state -----------------------------------------------------------------------------
     @property

@@ -174,6 +174,7 @@ class LabBrowser:
         self.lab, self.headless, self.viewport = lab, headless, viewport
         self._pw = self.browser = self.context = None
         self.blocked_urls: list[str] = []
+        self._contexts: list = []
 
     def __enter__(self) -> LabBrowser:
         from playwright.sync_api import sync_playwright
@@ -181,9 +182,16 @@ class LabBrowser:
         self._pw = sync_playwright().start()
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                 headless=self.headless)
-        self.context = self.browser.new_context(viewport={"width": self.viewport[0], "height": self.viewport[1]})
-        self.context.route("**/*", self._route)
+        self.context = self.new_context()
         return self
+
+    def new_context(self):
+        """A browser context (own storage) with the offline route. JupyterLab pages opened at the same
+        time in one context fight over their window name ("Window name candidate … already exists")."""
+        context = self.browser.new_context(viewport={"width": self.viewport[0], "height": self.viewport[1]})
+        context.route("**/*", self._route)
+        self._contexts.append(context)
+        return context
 
     def _route(self, route) -> None:
         url = route.request.url
@@ -195,7 +203,7 @@ class LabBrowser:
             route.abort("internetdisconnected")
 
     def __exit__(self, *exc) -> None:
-        for obj in (self.context, self.browser):
+        for obj in (*self._contexts, self.browser):
             try:
                 obj and obj.close()
             except Exception:
@@ -212,17 +220,16 @@ class LabBrowser:
         return nb
 
     def open_notebook(self, name: str, timeout: float = 60.0) -> NotebookPage:
-        page = self.context.new_page()
-        nb = NotebookPage(self, page, name)
-        t0 = time.monotonic()
-        # ?reset: start from an empty workspace (no tabs restored from an earlier page)
-        page.goto(self.lab.url(f"lab/tree/{name}?reset"), wait_until="domcontentloaded", timeout=timeout * 1000)
-        page.wait_for_function("(name) => window.jupyterapp && window.jupyterapp.shell && (() => {"
-                               + _JS_PANEL + " return !!panel(name); })()", arg=name, timeout=timeout * 1000)
-        nb.wait_kernel_idle(timeout)
-        nb.open_seconds = time.monotonic() - t0
-        return nb
+        return self.start_notebook(name).wait_open(timeout)
 
+    def start_notebook(self, name: str, timeout: float = 60.0) -> NotebookPage:
+        """Start loading a notebook page in its own context; :meth:`NotebookPage.wait_open` waits for it."""
+        page = self.new_context().new_page()
+        nb = NotebookPage(self, page, name)
+        nb._t_open = time.monotonic()
+        # ?reset: start from an empty workspace (no tabs restored from an earlier page)
+        page.goto(self.lab.url(f"lab/tree/{name}?reset"), wait_until="commit", timeout=timeout * 1000)
+        return nb
 
 _JS_PANEL = """const panel = (name) => { for (const w of window.jupyterapp.shell.widgets('main'))
   { if (w.context && w.context.path === name && w.content && w.content.widgets) return w; } return null; };"""
@@ -290,25 +297,32 @@ class NotebookPage:
             " return !!(s && s.isReady && s.session && s.session.kernel && s.session.kernel.status === 'idle');"),
             arg=self.name, timeout=timeout * 1000)
 
+    def wait_open(self, timeout: float = 60.0) -> NotebookPage:
+        self.page.wait_for_function("(name) => window.jupyterapp && window.jupyterapp.shell && (() => {"
+                                    + _JS_PANEL + " return !!panel(name); })()", arg=self.name, timeout=timeout * 1000)
+        self.wait_kernel_idle(timeout)
+        self.open_seconds = time.monotonic() - self._t_open
+        return self
+
     def run_all(self, timeout: float = 120.0) -> float:
-        t0 = time.monotonic()
+        self.start_run_all()
+        return self.wait_run_all(timeout)
+
+    def start_run_all(self) -> None:
+        """Run all cells without waiting (several notebooks can run at once); see :meth:`wait_run_all`."""
+        self._t_run = time.monotonic()
         self.activate()
-        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        deadline, settled = t0 + timeout, 0
-        while True:
-            st = self.state()
-            if st["kernel"] == "idle" and all(c is not None for c in st["counts"]):
-                break
-            # a failing cell stops run-all: idle, nothing queued, some counts missing (stable 1 s)
-            settled = settled + 1 if st["kernel"] == "idle" and not st["queued"] else 0
-            if settled >= 10:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"run-all not finished after {timeout}s: {st}")
-            time.sleep(0.1)
-        self.last_state = st
+        self.page.evaluate("() => { window.__lfnbRunAll = 'running'; window.jupyterapp.commands"
+                           ".execute('notebook:run-all-cells').then(() => { window.__lfnbRunAll = 'done'; },"
+                           " e => { window.__lfnbRunAll = 'failed: ' + e; }); }")
+
+    def wait_run_all(self, timeout: float = 120.0) -> float:
+        """Wait until run-all has finished (also when a failing cell stopped it) and the kernel is idle."""
+        self.page.wait_for_function("() => window.__lfnbRunAll !== 'running'", timeout=timeout * 1000)
+        self.wait_kernel_idle(timeout)
+        self.last_state = self.state()
         self.page.wait_for_timeout(300)  # let late renderers (widgets, vega) settle
-        self.run_seconds = time.monotonic() - t0
+        self.run_seconds = time.monotonic() - self._t_run
         return self.run_seconds
 
     def execute(self, code: str, timeout: float = 30.0) -> dict:

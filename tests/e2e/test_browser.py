@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import REAL, TIMINGS, run_notebook
+from conftest import CHECKS, FB_CELL, KINDS_CELL, ME_CELL, REAL, TIMINGS, run_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +28,8 @@ def assert_clean(nb, facts: dict) -> None:
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_notebook_runs_clean_in_jupyterlab(browser, name):
-    nb = run_notebook(browser, name)
+def test_notebook_runs_clean_in_jupyterlab(notebooks, name):
+    nb = run_notebook(notebooks, name)
     facts = nb.facts()
     assert_clean(nb, facts)
     if name != "06-metrics-api.ipynb":
@@ -40,11 +40,11 @@ def test_notebook_runs_clean_in_jupyterlab(browser, name):
         assert img["naturalWidth"] > 0
 
 
-def test_widget_notebook_shows_every_control(browser):
-    nb = run_notebook(browser, "07-widgets.ipynb")
+def test_widget_notebook_shows_every_control(notebooks):
+    nb = run_notebook(notebooks, "07-widgets.ipynb")
     page = nb.page
     # FilterBuilder (2), MetricsExplorer, ObservationsBrowser: each drawn as controls, not as a repr
-    assert page.locator(".widget-button:has-text('+ filter')").count() >= 4   # 2 builders + 2 embedded
+    assert page.locator(".widget-button:has-text('+ filter')").count() == 3   # fb, and inside me and ob
     assert page.locator("button.jupyter-button:has-text('Run')").count() == 2
     assert page.locator(".widget-select-multiple").count() >= 3
     assert page.locator(".widget-toggle-buttons").count() >= 2
@@ -69,17 +69,21 @@ def _dropdown(box, label: str):
     return box.locator(".widget-dropdown", has=box.page.locator("label", has_text=label)).locator("select")
 
 
-def test_metrics_explorer_run_by_clicks_gives_table_and_chart(browser):
-    nb = run_notebook(browser, "e2e-widgets.ipynb")
-    me = _widget(nb, 1)
+def test_metrics_explorer_run_by_clicks_gives_table_and_chart(notebooks):
+    nb = run_notebook(notebooks, CHECKS)
+    me = _widget(nb, ME_CELL)
     # a None value ("(default)", "none") is shown as its label, not as an empty select
     assert _dropdown(me, "order by").evaluate("s => s.options[s.selectedIndex] && s.options[s.selectedIndex].text") \
         == "(default)"
-    assert _dropdown(me, "time series").evaluate("s => s.options[s.selectedIndex].text") == "none"
+    _dropdown(me, "time series").select_option(label="none")
+    nb.page.wait_for_timeout(700)   # the kernel's answer comes back and is drawn
+    assert nb.execute("print(repr(me.state.granularity))")["stdout"].strip() == "None"
+    assert _dropdown(me, "time series").evaluate("s => s.options[s.selectedIndex] && s.options[s.selectedIndex].text") \
+        == "none"
     # no label is cut off
     cut = me.evaluate("""el => [...el.querySelectorAll('.widget-label, .widget-toggle-button')]
         .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)""")
-    assert cut == []
+    assert cut == [], f"labels cut off: {cut}"
     _select_multi(me, "measures", ["totalCost"])
     _select_multi(me, "aggregations", ["sum"])
     _select_multi(me, "dimensions", ["providedModelName"])
@@ -113,13 +117,13 @@ def test_metrics_explorer_run_by_clicks_gives_table_and_chart(browser):
     assert nb.console_errors == []
 
 
-def test_filter_builder_row_added_by_click_reaches_the_kernel(browser):
-    nb = run_notebook(browser, "e2e-widgets.ipynb")
-    fb = _widget(nb, 2)
+def test_filter_builder_row_added_by_click_reaches_the_kernel(notebooks):
+    nb = run_notebook(notebooks, CHECKS)
+    fb = _widget(nb, FB_CELL)
     assert nb.execute("print(len(fb.state.rows))")["stdout"].strip() == "0"
     fb.locator("button:has-text('+ filter')").click()
     fb.locator(".widget-hbox select").first.wait_for(timeout=10000)
-    fb.locator(".widget-hbox select").first.select_option("environment")
+    fb.locator(".widget-hbox select").first.select_option(label="environment — Environment")
     fb.locator("input[type=text]:visible").first.fill("production")
     fb.locator("input[type=text]:visible").first.press("Enter")
     deadline = time.monotonic() + 10
@@ -132,9 +136,9 @@ def test_filter_builder_row_added_by_click_reaches_the_kernel(browser):
     assert nb.console_errors == []
 
 
-def test_interactive_chart_shows_a_tooltip_on_hover(browser):
+def test_interactive_chart_shows_a_tooltip_on_hover(notebooks):
     t0 = time.monotonic()
-    nb = run_notebook(browser, "01-quickstart.ipynb")
+    nb = run_notebook(notebooks, "01-quickstart.ipynb")
     out = nb.page.locator(".jp-Cell-outputArea:has(.vega-embed)").first
     out.locator(".vega-embed svg.marks").wait_for(timeout=15000)
     tip = nb.hover_tooltip(out)
@@ -143,10 +147,10 @@ def test_interactive_chart_shows_a_tooltip_on_hover(browser):
     assert "model" in tip and "cost" in tip.lower(), tip
 
 
-def test_every_chart_kind_draws_in_jupyterlab(browser):
-    nb = run_notebook(browser, "e2e-chart-kinds.ipynb")
-    kinds = eval(nb.execute("print(KINDS)")["stdout"])  # noqa: S307 - our own list of names
-    embeds = nb.page.locator(".jp-Cell-outputArea .vega-embed")
+def test_every_chart_kind_draws_in_jupyterlab(notebooks):
+    nb = run_notebook(notebooks, CHECKS)
+    kinds = nb.execute("print(*KINDS)")["stdout"].split()
+    embeds = nb.cell_output(KINDS_CELL).locator(".vega-embed")
     assert embeds.count() == len(kinds)
     for i, kind in enumerate(kinds):
         marks = embeds.nth(i).locator("svg .mark-line path, svg .mark-symbol path, svg .mark-rect path, "

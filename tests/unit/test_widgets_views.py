@@ -356,3 +356,29 @@ def test_metrics_explorer_failed_run_removes_the_previous_result():
     assert me.result is None and me.chart is None
     assert me.table_w.value == "" and me.chart_w.outputs == ()
     assert "not valid" in me.status_w.value
+
+
+def test_widget_tables_read_well():
+    from lfnb.widgets.common import table_html
+
+    df = pd.DataFrame({
+        "startTime": pd.to_datetime(["2026-10-31T19:03:09.731Z", None], utc=True),
+        "id": ["7f3c2a91e0b84d55a1c3e2f4", "short"],
+        "latency": pd.array([1.5, None], dtype="Float64"),
+        "totalCost": [np.nan, 0.0123456789],
+        "usage": pd.array([1200, None], dtype="Int64"),
+        "name": ["x" * 100, "<b>chat</b>"],
+    })
+    out = table_html(df)
+    assert "2 rows × 6 columns" in out
+    # a timestamp on one line, to the second, with the full value on hover
+    assert "<td title='2026-10-31T19:03:09.731000+00:00'>2026-10-31 19:03:09</td>" in out
+    # a long id is cut, the full id on hover; a short one is shown as it is
+    assert "<td title='7f3c2a91e0b84d55a1c3e2f4'>7f3c2a91e…</td>" in out and "<td>short</td>" in out
+    # one missing marker for <NA>, NaN, NaT and None alike
+    assert out.count("<td class='na' title='missing'>–</td>") == 4
+    assert "<NA>" not in out and "NaN" not in out and "NaT" not in out
+    assert "<td class='n'>1,200</td>" in out and "<td class='n'>0.0123457</td>" in out
+    assert "&lt;b&gt;chat&lt;/b&gt;" in out                              # cells are escaped
+    assert f"<td title='{'x' * 100}'>{'x' * 59}…</td>" in out
+    assert ".lfnb-table {max-height: 360px; overflow: auto;" in out        # a bounded scroll area
