@@ -12,7 +12,7 @@ import pandas as pd
 
 from lfnb.charts.export import chart_bundle
 
-__all__ = ["TimeRange", "error_html", "ok_html", "table_html", "show_chart", "MISSING"]
+__all__ = ["TimeRange", "StaticView", "error_html", "ok_html", "table_html", "show_chart", "MISSING"]
 
 
 class TimeRange(w.VBox):
@@ -126,3 +126,29 @@ def show_chart(out: w.Output, chart: Any) -> None:
     """
     data, metadata = chart_bundle(chart)
     out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+
+
+def chart_img_html(chart: Any) -> str:
+    """A chart as an ``<img>`` with its PNG inline (for static renderings)."""
+    if chart is None:
+        return ""
+    data, _ = chart_bundle(chart)
+    return f"<img alt='{html.escape(data['text/plain'])}' src='data:image/png;base64,{data['image/png']}'>"
+
+
+class StaticView:
+    """A static HTML rendering of a widget's current state in its display output.
+
+    JupyterLab draws the live widget (its renderer outranks HTML); where there is no live widget —
+    an HTML report, a code host, a stored notebook reopened without a kernel — the state shows
+    as HTML (controls' values, status, table, chart image) instead of ``VBox(children=(…`` text.
+
+    Each widget defines ``static_html()`` and ``summary()`` (the ``text/plain``).
+    """
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        data = dict(super()._repr_mimebundle_(**kwargs))
+        data["text/plain"] = self.summary()
+        data["text/html"] = ("<div class='lfnb-static' style='border-left:3px solid #0072B2;padding-left:8px'>"
+                             f"{self.static_html()}</div>")
+        return data

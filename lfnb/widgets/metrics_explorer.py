@@ -21,7 +21,7 @@ from lfnb import charts
 from lfnb.metrics import schemas as metrics_schemas
 from lfnb.widgets import metrics_state as ms
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
-from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
+from lfnb.widgets.common import StaticView, TimeRange, chart_img_html, error_html, ok_html, show_chart, table_html
 from lfnb.widgets.filter_builder import FilterBuilder
 from lfnb.widgets.filter_state import metrics_target
 
@@ -39,7 +39,7 @@ def _client_runner(lf: Any) -> Callable[[dict, str], pd.DataFrame]:
     return run
 
 
-class MetricsExplorer(w.VBox):
+class MetricsExplorer(StaticView, w.VBox):
     """Explore the Metrics API: view, measures × aggregations, dimensions, time, filters, order → Run.
 
     Parameters
@@ -238,6 +238,24 @@ class MetricsExplorer(w.VBox):
             status = ok_html(f"valid for the {self._state.version} Metrics API")
         self.json_w.value = f"{status}<pre>{text}</pre>"
         self.code_w.value = self.code
+
+    # -- static view (reports, code hosts) -------------------------------------------------
+    def summary(self) -> str:
+        s = self._state
+        done = (f"error: {self.error.splitlines()[0]}" if self.error else
+                f"{len(self.result):,} rows" if self.result is not None else "not run")
+        return f"<MetricsExplorer {s.version} {s.view}: {done}>"
+
+    def static_html(self) -> str:
+        parts = ["<div style='color:#666;font-size:12px'>MetricsExplorer: a static view of its state; run the notebook "
+                 "to use the controls.</div>",
+                 "<pre style='font-size:11px;max-height:200px;overflow:auto'>"
+                 f"{html.escape(json.dumps(self.query, indent=1))}</pre>"]
+        if self.error:
+            parts.append(error_html(self.error))
+        elif self.result is not None:
+            parts += [ok_html(f"{len(self.result):,} rows"), chart_img_html(self.chart), table_html(self.result)]
+        return "".join(parts)
 
     # -- run -------------------------------------------------------------------------------
     def run(self) -> pd.DataFrame | None:

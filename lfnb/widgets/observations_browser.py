@@ -6,6 +6,7 @@ injected ``run(**read_kwargs) -> DataFrame`` (default ``lf.read_observations``).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -17,14 +18,14 @@ import pandas as pd
 from lfnb import charts
 from lfnb.widgets import browser_state as bs
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
-from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
+from lfnb.widgets.common import StaticView, TimeRange, chart_img_html, error_html, ok_html, show_chart, table_html
 from lfnb.widgets.filter_builder import FilterBuilder
 from lfnb.widgets.metrics_state import utc_now
 
 __all__ = ["ObservationsBrowser"]
 
 
-class ObservationsBrowser(w.VBox):
+class ObservationsBrowser(StaticView, w.VBox):
     """Browse observations page by page and open one to read its input, output and metadata.
 
     Parameters
@@ -131,6 +132,25 @@ class ObservationsBrowser(w.VBox):
             self.code_w.value = self.code
         except Exception as exc:  # noqa: BLE001 - widget callback: show, never lose
             self.status_w.value = error_html(f"{type(exc).__name__}: {exc}")
+
+    # -- static view (reports, code hosts) -------------------------------------------------
+    def summary(self) -> str:
+        done = (f"error: {self.error}" if self.error else
+                f"{len(self.result):,} observations" if self.result is not None else "not run")
+        return f"<ObservationsBrowser: {done}>"
+
+    def static_html(self) -> str:
+        parts = ["<div style='color:#666;font-size:12px'>ObservationsBrowser: a static view of its state; run the "
+                 "notebook to use the controls.</div>",
+                 f"<pre style='font-size:11px;max-height:200px;overflow:auto'>{html.escape(self.code)}</pre>"]
+        if self.error:
+            parts.append(error_html(self.error))
+        elif self.result is not None:
+            pages = bs.page_count(len(self.result), self._state.page_size)
+            parts += [ok_html(f"{len(self.result):,} observations"), chart_img_html(self.chart),
+                      f"<div>page {self._state.page + 1} of {pages}</div>",
+                      table_html(self.page, max_rows=self._state.page_size)]
+        return "".join(parts)
 
     # -- actions ---------------------------------------------------------------------------
     def run(self) -> pd.DataFrame | None:

@@ -253,7 +253,8 @@ def test_observations_browser_run_pages_and_detail():
     assert ob.read_kwargs == expected
     assert "filter=[\n        Filter.options('level', ['ERROR'], operator='any of')," in ob.code_w.value
     ob.run_w.click()
-    assert lf.calls == [("read_observations", expected)]
+    # a button-started read draws its progress bar inside the widget
+    assert lf.calls == [("read_observations", {**expected, "progress": ob.progress_w})]
     assert isinstance(ob.result, pd.DataFrame) and len(ob.result) == 45
     assert "page 1 of 3" in ob.page_w.value and ob.prev_w.disabled and not ob.next_w.disabled
     # and a chart of what was read: 45 GENERATIONs over 45 minutes, bucketed per minute
@@ -382,3 +383,32 @@ def test_widget_tables_read_well():
     assert "&lt;b&gt;chat&lt;/b&gt;" in out                              # cells are escaped
     assert f"<td title='{'x' * 100}'>{'x' * 59}…</td>" in out
     assert ".lfnb-table {max-height: 360px; overflow: auto;" in out        # a bounded scroll area
+
+
+def test_widgets_render_a_static_view_where_no_live_widget_can_be_drawn():
+    # reports and code hosts have no widget manager: they show text/html instead of "VBox(children=(…"
+    me = MetricsExplorer(run=lambda q, v: fake_metrics(q), now=clock)
+    me.measures_w.value = ("totalCost",)
+    me.aggregations_w.value = ("sum",)
+    me.dimensions_w.value = ("providedModelName",)
+    assert me._repr_mimebundle_()["text/plain"] == "<MetricsExplorer v2 observations: not run>"
+    me.run()
+    data = me._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data           # JupyterLab still draws the widget
+    assert data["text/plain"] == "<MetricsExplorer v2 observations: 14 rows>"
+    page = data["text/html"]
+    assert "MetricsExplorer: a static view of its state" in page and "&quot;providedModelName&quot;" in page
+    assert "14 rows × 3 columns" in page and "<img alt='&lt;chart: Sum of total cost by providedModelName&gt;'" in page
+    assert "src='data:image/png;base64,iVBORw0KGgo" in page
+    me.dimensions_w.value = ("userId",)
+    me.run()
+    assert "not valid" in me._repr_mimebundle_()["text/html"] and "<img" not in me._repr_mimebundle_()["text/html"]
+
+    fb = FilterBuilder("observations_v2")
+    fb.add("level")
+    fb.add("model")
+    fb.set_row(0, value="ERROR")
+    data = fb._repr_mimebundle_()
+    assert data["text/plain"] == "<FilterBuilder observations_v2: 2 rows, 1 flagged>"
+    assert "<td>level</td><td>stringOptions</td><td>any of</td><td></td><td>ERROR</td>" in data["text/html"]
+    assert "⚠ value must contain at least one option" in data["text/html"]
