@@ -61,8 +61,12 @@ def _execute(path: Path):
     with tempfile.TemporaryDirectory(prefix="lfnb-run-") as workdir:
         # IPC sockets are files: an absolute path, so kernel (cwd: workdir) and client find the same ones
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(workdir) / "kernel"))
-        NotebookClient(nb, km=km, timeout=TIMEOUT, kernel_name="python3", store_widget_state=False,
-                       record_timing=False, resources={"metadata": {"path": workdir}}).execute(cwd=workdir)
+        try:
+            NotebookClient(nb, km=km, timeout=TIMEOUT, kernel_name="python3", store_widget_state=False,
+                           record_timing=False, resources={"metadata": {"path": workdir}}).execute(cwd=workdir)
+        finally:   # a client given a kernel manager leaves the kernel running: stop it (no orphan warning)
+            if km.has_kernel:
+                km.shutdown_kernel()
     return nb
 
 

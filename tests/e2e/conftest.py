@@ -8,6 +8,7 @@ Chromium or Playwright the tests are skipped, and the run says so at the end (ho
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -107,3 +108,13 @@ def notebooks(browser) -> dict[str, harness.NotebookPage]:
 
 def run_notebook(notebooks, name: str) -> harness.NotebookPage:
     return notebooks[name]
+
+
+def shot(locator, name: str) -> None:
+    """Save a screenshot when $LFNB_E2E_SHOTS names a directory (for reviews; off by default)."""
+    directory = os.environ.get("LFNB_E2E_SHOTS")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        if hasattr(locator, "scroll_into_view_if_needed"):   # a locator; a page is shot as it is
+            locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(Path(directory) / f"{name}.png"))

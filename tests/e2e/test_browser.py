@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import CHECKS, FB_CELL, KINDS_CELL, ME_CELL, REAL, TIMINGS, run_notebook
+from conftest import CHECKS, FB_CELL, KINDS_CELL, ME_CELL, REAL, TIMINGS, run_notebook, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +54,7 @@ def test_widget_notebook_shows_every_control(notebooks):
     # the charts inside the widgets are drawn (they were broken images, #13)
     charts = page.locator(".widget-output .vega-embed svg.marks")
     assert charts.count() == 2
+    shot(nb.page.locator(".jp-Cell-outputArea:has(.widget-tab)").first, "07-metrics-explorer")
     assert_clean(nb, nb.facts())
 
 
@@ -96,6 +97,7 @@ def test_metrics_explorer_run_by_clicks_gives_table_and_chart(notebooks):
     chart.wait_for(timeout=15000)
     assert me.locator(".widget-output").locator(SVG_MARKS).count() > 10
     assert not me.locator(".widget-output img").evaluate_all("imgs => imgs.filter(i => !i.naturalWidth).length")
+    shot(me, "metrics-explorer-run")
     shape = nb.execute("print(me.result.shape, me.query['timeDimension'])")["stdout"].strip()
     assert shape.startswith("(") and "'granularity': 'day'" in shape
     assert nb.console_errors == []
@@ -107,6 +109,7 @@ def test_metrics_explorer_run_by_clicks_gives_table_and_chart(notebooks):
                               timeout=15000)
     assert me.locator("table").count() == 0
     assert me.locator(".widget-output .vega-embed").count() == 0
+    shot(me, "metrics-explorer-invalid")
 
     # switching to a scores view (options shrink from 20 to 2) logs nothing in the console
     _dropdown(me, "view").select_option("scores-numeric")
@@ -133,6 +136,7 @@ def test_filter_builder_row_added_by_click_reaches_the_kernel(notebooks):
             break
         nb.page.wait_for_timeout(200)
     assert out == "[{'type': 'stringOptions', 'column': 'environment', 'operator': 'any of', 'value': ['production']}]"
+    shot(fb, "filter-builder-row")
     assert nb.console_errors == []
 
 
@@ -144,6 +148,7 @@ def test_interactive_chart_shows_a_tooltip_on_hover(notebooks):
     tip = nb.hover_tooltip(out)
     TIMINGS.setdefault("01: open + run all + first tooltip", round(time.monotonic() - t0, 1))
     assert tip is not None, "no tooltip appeared over the chart"
+    shot(nb.page, "tooltip")
     assert "model" in tip and "cost" in tip.lower(), tip
 
 

@@ -91,4 +91,4 @@ def test_report_travels_without_third_parties_and_leaves_the_notebook_dir_alone(
     assert "<td>level</td><td>stringOptions</td><td>any of</td><td></td><td>ERROR</td>" in html
     # files the notebook writes do not land beside it
     assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == ["w.ipynb"]
-    assert "[IPKernelApp] WARNING" not in capfd.readouterr().err
+    assert "[IPKernelApp] WARNING" not in capfd.readouterr().err    # neither the TCP nor an orphan warning
