@@ -44,7 +44,8 @@ def test_demo_runs_jupyterlab_on_the_copies_with_the_notebooks_anchor(tmp_path, 
             return 0
 
     monkeypatch.setattr(subprocess, "Popen", FakeLab)
-    monkeypatch.delenv("LFNB_PROGRESS", raising=False)
+    for name in ("LFNB_PROGRESS", "LFNB_ANCHOR"):    # (nbval's demo server sets them for the whole session)
+        monkeypatch.delenv(name, raising=False)
     target = tmp_path / "copies"
     assert main(["demo", "--port", "0", "--notebooks", str(ROOT / "notebooks"), "--dir", str(target),
                  "--", "--no-browser"]) == 0
