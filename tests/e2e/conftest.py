@@ -73,7 +73,7 @@ def _write_checks(directory: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     from lfnb.local.demo import demo_environment
 
@@ -89,7 +89,7 @@ def browser(tmp_path_factory):
     TIMINGS["session_total"] = round(time.monotonic() - t0, 1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def notebooks(browser) -> dict[str, harness.NotebookPage]:
     """Every notebook opened and run to the end, all at once (kernels start and run in parallel)."""
     t0 = time.monotonic()
