@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -99,11 +100,19 @@ def run_demo(*, port: int = 3000, lab_port: int = 8888, lab_args: Sequence[str] 
         cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={target}", f"--port={lab_port}",
                *LAB_ARGS, *root, *lab_args]
         lab = subprocess.Popen(cmd)
+
+        def stop(signum: int, frame: object) -> None:   # `kill` stops JupyterLab and the server too
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
             return lab.wait()
-        except KeyboardInterrupt:   # Ctrl-C reaches JupyterLab too; wait for it to stop its kernels
+        except KeyboardInterrupt:   # Ctrl-C or kill: JupyterLab stops its kernels on SIGTERM, then the server
+            lab.terminate()
             try:
-                return lab.wait(timeout=20)
+                return lab.wait(timeout=30)
             except (subprocess.TimeoutExpired, KeyboardInterrupt):
-                lab.terminate()
+                lab.kill()
                 return lab.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
