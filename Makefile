@@ -7,10 +7,9 @@ LAB_PORT ?= 8888
 SEED   ?= 0
 TRACES ?= 5000
 DAYS   ?= 30
-# The demo data end at today's UTC midnight; the notebooks read the same "now" from LFNB_ANCHOR.
-ANCHOR ?= $(shell date -u +%Y-%m-%dT00:00:00Z)
-# JupyterLab refuses to run as root (containers, CI machines) unless told.
-ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+# The demo data end at the notebooks' fixed anchor (lfnb.local.demo.NOTEBOOK_ANCHOR), so the demo
+# shows the numbers the notebooks' prose states; `make serve ANCHOR=...` serves another range.
+ANCHOR ?= 2026-11-01T00:00:00Z
 SHARED ?= $(abspath ../shared)
 
 export LANGFUSE_PUBLIC_KEY ?= pk-lf-local
@@ -26,15 +25,11 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# Starts lfnb.local with the demo data, then JupyterLab on notebooks/ pointed at it.
+# Starts lfnb.local with the demo data, then JupyterLab on copies of the notebooks in demo/
+# (git-ignored: run, edit and save them; notebooks/ stays what `make test` compares).
 # Headless: make demo LAB_ARGS=--no-browser ; other ports: make demo PORT=3100 LAB_PORT=8899
 demo: venv
-	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) \
-	    --anchor $(ANCHOR) --public-key $(LANGFUSE_PUBLIC_KEY) --secret-key $(LANGFUSE_SECRET_KEY) & \
-	  server=$$!; trap "kill $$server" EXIT INT TERM; \
-	  $(PY) -m lfnb.local wait --base-url http://127.0.0.1:$(PORT) && \
-	  LANGFUSE_BASE_URL=http://127.0.0.1:$(PORT) LFNB_ANCHOR=$(ANCHOR) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
-	    --port $(LAB_PORT) $(ROOT_ARGS) $(LAB_ARGS)
+	$(PY) -m lfnb.cli demo --port $(PORT) --lab-port $(LAB_PORT) -- $(LAB_ARGS)
 
 serve: venv
 	$(PY) -m lfnb.local serve --port $(PORT) --seed $(SEED) --traces $(TRACES) --days $(DAYS) --anchor $(ANCHOR)

@@ -23,6 +23,22 @@ def _local_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=3000, help="lfnb.local's port (default 3000)")
+    parser.add_argument("--lab-port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    parser.add_argument("--notebooks", default="notebooks", help="where the example notebooks are (default notebooks/)")
+    parser.add_argument("--dir", default="demo", help="where the copies JupyterLab opens go (default demo/)")
+    parser.add_argument("lab_args", nargs=argparse.REMAINDER,
+                        help="more JupyterLab options after --, e.g. -- --no-browser")
+
+
+def _demo_run(args: argparse.Namespace) -> int:
+    from lfnb.local.demo import run_demo
+
+    extra = [a for a in args.lab_args if a != "--"]
+    return run_demo(port=args.port, lab_port=args.lab_port, lab_args=extra, source=args.notebooks, target=args.dir)
+
+
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
     from lfnb.report import add_arguments
 
@@ -55,6 +71,8 @@ def _sync_run(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "local": ("run or wait for lfnb.local, the embedded Langfuse-compatible server", _local_arguments, _local_run),
+    "demo": ("serve the demo data and open JupyterLab on copies of the notebooks (make demo)",
+             _demo_arguments, _demo_run),
     "notebooks": ("execute notebooks in place against the demo data (stores their outputs)",
                   _report_arguments, _notebooks_run),
     "report": ("execute the notebooks into standalone HTML files (charts embedded, offline)",

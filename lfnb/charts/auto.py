@@ -196,6 +196,7 @@ def series_chart(long: pd.DataFrame, m: cf.MetricColumn, attrs: Mapping[str, Any
            subtitle: str | None, top: int, *, color_title: str | None, color: bool,
            y_label: str | None = None, order: list[str] | None = None) -> alt.Chart:
     """Lines from a long ``time``/``series``/``value`` frame: top N, re-bucketing, unit scaling."""
+    long = cf.drop_empty_none(long, "series", "value")
     long = cf.top_n_other(long, "series", "value", n=top, combine=m.combine, by=["time"])
     long, coarser = cf.coarsen_time(long, "time", ["series"], {"value": m.combine})
     if coarser:
@@ -213,6 +214,7 @@ def _bars(df: pd.DataFrame, r: cf.Roles, m: cf.MetricColumn, attrs: Mapping[str,
     long = pd.DataFrame({"category": cf.series_labels(df, r.dimensions),
                          "value": pd.to_numeric(df[m.column], errors="coerce").astype("Float64")})
     long = long.groupby("category", sort=False)["value"].agg(m.combine).reset_index()
+    long = cf.drop_empty_none(long, "category", "value")
     long = cf.top_n_other(long, "category", "value", n=top, combine=m.combine)
     factor, unit, fmt = value_axis(long["value"], m.column, attrs)
     long = long.assign(value=long["value"] * factor)

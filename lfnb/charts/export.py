@@ -15,8 +15,8 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["THEME", "PALETTE", "OTHER_COLOUR", "NOTEBOOK_RENDERER", "theme_config", "use_theme", "use_notebook",
-           "save_png", "save_svg", "to_html"]
+__all__ = ["THEME", "PALETTE", "OTHER_COLOUR", "NOTEBOOK_RENDERER", "VEGA_MIMETYPE", "theme_config", "use_theme",
+           "use_notebook", "chart_bundle", "spec_bundle", "save_png", "save_svg", "to_html"]
 
 THEME = "lfnb"
 # Colour-blind-safe categorical palette (Okabe–Ito order, grey last for "other").
@@ -120,44 +120,76 @@ def to_html(chart: alt.TopLevelMixin, path: str | os.PathLike[str] | None = None
 
 # --- notebook display ------------------------------------------------------------------------
 #
-# Altair 6's "mimetype" renderer emits its spec under ``application/vnd.vegalite.v6.json`` (not
-# even a valid notebook output key, nbformat rejects it), which JupyterLab 4.6's built-in Vega
-# extension (v3–v5 only) would not render anyway; its default HTML renderer loads Vega from a
-# CDN. Neither shows anything offline or on a code host. The ``lfnb`` renderer puts a PNG
-# (rendered offline by vl-convert) next to the spec: every front end shows the PNG, nbconvert
-# embeds it in HTML reports, and nbval compares the spec (PNGs are not compared).
+# What each front end can draw, measured with JupyterLab 4.6 in headless Chromium with no network
+# (tests/e2e): Altair 6's own renderers either load Vega from a CDN ("default") or emit
+# ``application/vnd.vegalite.v6+json``, which JupyterLab's bundled Vega extension (Vega 5,
+# Vega-Lite v3–v5) does not know. So the ``lfnb`` renderer compiles the Vega-Lite 6 spec to a
+# plain **Vega** spec with vl-convert (offline) and sends it as ``application/vnd.vega.v5+json``:
+# JupyterLab draws it with its bundled Vega 5 — tooltips and legend selection work, also in a
+# stored notebook reopened without a kernel. The same output carries a PNG (vl-convert, Vega 6):
+# nbconvert's HTML reports, code hosts and nbval use it (nbval does not compare images).
+# The PNG is a base64 *str*: raw bytes inside an ``ipywidgets.Output`` reach the browser as a
+# binary buffer and draw as ``data:image/png;base64,[object Object]``.
 NOTEBOOK_RENDERER = "lfnb"
-_SPEC_MIMETYPE = "application/vnd.vegalite.v6+json"
+VEGA_MIMETYPE = "application/vnd.vega.v5+json"
+_VEGA5_SCHEMA = "https://vega.github.io/schema/vega/v5.json"
+_EMBED_OPTIONS = {"renderer": "svg", "actions": False}
 
 
-def _notebook_bundle(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    from altair.utils.mimebundle import spec_to_mimebundle
-    from altair.vegalite.v6 import display
+def _vl_version() -> str:
+    """Altair's Vega-Lite schema version in vl-convert's spelling (``v6.4.1`` → ``v6_4``)."""
+    return "_".join(alt.SCHEMA_VERSION.split(".")[:2])
 
-    scale = metadata.pop("scale_factor", 1)
-    png = spec_to_mimebundle(spec, format="png", mode="vega-lite", vega_version=display.VEGA_VERSION,
-                             vegaembed_version=display.VEGAEMBED_VERSION,
-                             vegalite_version=display.VEGALITE_VERSION, scale_factor=scale)
-    bundle, meta = png if isinstance(png, tuple) else (png, {})
+
+def _title_text(spec: dict[str, Any]) -> str:
     title = spec.get("title")
     if isinstance(title, dict):
         title = title.get("text")
     if isinstance(title, list):
         title = " ".join(map(str, title))
-    bundle[_SPEC_MIMETYPE] = spec
-    bundle["text/plain"] = f"<chart: {title}>" if title else "<chart>"
-    return bundle, meta
+    return f"<chart: {title}>" if title else "<chart>"
+
+
+def spec_bundle(spec: dict[str, Any], *, scale: float = 1.0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The display bundle of a Vega-Lite spec: ``(data, metadata)``, JSON-serializable.
+
+    ``data`` holds ``application/vnd.vega.v5+json`` (the compiled Vega spec, interactive in
+    JupyterLab), ``image/png`` (base64 text, for reports and code hosts) and ``text/plain``.
+    """
+    import base64
+
+    import vl_convert as vlc
+
+    vl_version = _vl_version()
+    vega = vlc.vegalite_to_vega(spec, vl_version=vl_version)
+    # JupyterLab's renderer dispatches on the mimetype and checks the schema's major version;
+    # the compiled spec uses nothing Vega 6 added (each chart kind is checked in a browser)
+    vega["$schema"] = _VEGA5_SCHEMA
+    png = vlc.vegalite_to_png(spec, vl_version=vl_version, scale=scale)
+    data = {VEGA_MIMETYPE: vega, "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": _title_text(spec)}
+    return data, {VEGA_MIMETYPE: {"embed_options": dict(_EMBED_OPTIONS)}}
+
+
+def chart_bundle(chart: alt.TopLevelMixin, *, scale: float = 1.0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`spec_bundle` of a chart, rendered with the ``lfnb`` theme."""
+    with alt.theme.enable(THEME):
+        spec = chart.to_dict()
+    return spec_bundle(spec, scale=scale)
+
+
+def _notebook_bundle(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    return spec_bundle(spec, scale=metadata.pop("scale_factor", 1))
 
 
 alt.renderers.register(NOTEBOOK_RENDERER, _notebook_bundle)
 
 
 def use_notebook(*, scale: float = 1.0) -> None:
-    """Theme and display for notebooks: the ``lfnb`` theme, and charts shown as offline PNGs.
+    """Theme and display for notebooks: the ``lfnb`` theme, and charts that work offline.
 
-    The PNG shows in JupyterLab without network, in HTML exports and on code hosts; the
-    Vega-Lite spec travels in the same output, so ``alt.renderers.enable("default")`` or
-    :func:`to_html` still give the interactive chart (tooltips, legend selection).
+    JupyterLab draws each chart interactively (tooltips, legend selection) with its bundled
+    Vega, without network; HTML reports and code hosts show the PNG stored in the same output.
     """
     use_theme()
     alt.renderers.enable(NOTEBOOK_RENDERER, scale_factor=scale)

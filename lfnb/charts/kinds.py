@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 
 from lfnb.charts.export import OTHER_COLOUR, PALETTE
-from lfnb.charts.shaping import MAX_ROWS
+from lfnb.charts.shaping import MAX_ROWS, time_axis
 
 __all__ = ["line_chart", "bar_chart", "histogram_chart", "heatmap_chart", "number_chart", "empty_chart"]
 
@@ -61,7 +61,7 @@ def line_chart(data: pd.DataFrame, *, x: str, y: str, color: str | None = None,
     tooltip.append(alt.Tooltip(f"{y}:Q", title=y_title or y, format=y_format))
     base = alt.Chart(data, title=_title(title, subtitle))
     encode = dict(
-        x=alt.X(f"{x}:T", title=x_title),
+        x=alt.X(f"{x}:T", title=x_title, axis=alt.Axis(**time_axis(data[x]))),
         y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format)),
         tooltip=tooltip,
     )

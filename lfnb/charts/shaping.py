@@ -52,6 +52,8 @@ __all__ = [
     "bucket_times",
     "coarsen_time",
     "histogram_long",
+    "time_axis",
+    "drop_empty_none",
 ]
 
 MAX_ROWS = 5000
@@ -370,3 +372,41 @@ def histogram_long(df: pd.DataFrame, column: str, dims: tuple[str, ...] = ()) ->
             rows.append((label, lower, upper, height))
     out = pd.DataFrame(rows, columns=["series", "lower", "upper", "height"])
     return out.astype({"series": "str", "lower": "Float64", "upper": "Float64", "height": "Float64"})
+
+
+def time_axis(times: pd.Series, *, max_labels: int = 8) -> dict[str, Any]:
+    """One label format (and tick interval) for a time axis: ``{"format": …, "tickCount": …}``.
+
+    Vega's default labels change format along one axis ("Tue 24 … Sat 28, Nov 29, Mon 30":
+    Sundays and month starts get another format). One format per axis reads better, and it
+    follows the data: ``Nov 05`` for daily buckets, ``Nov 2026`` for months, ``Nov 05 14:00``
+    below a day. Ticks stay on whole days (months) so no label repeats.
+    """
+    ts = pd.to_datetime(pd.Series(times).dropna(), utc=True)
+    if ts.empty:
+        return {"format": "%b %d"}
+    span = ts.max() - ts.min()
+    midnight = bool(((ts.dt.hour == 0) & (ts.dt.minute == 0) & (ts.dt.second == 0)).all())
+    if midnight and bool((ts.dt.day == 1).all()) and ts.dt.month.nunique() > 1:
+        months = (ts.max().year - ts.min().year) * 12 + ts.max().month - ts.min().month + 1
+        return {"format": "%b %Y", "tickCount": {"interval": "month", "step": max(1, -(-months // max_labels))}}
+    if midnight or span >= pd.Timedelta(days=3):
+        days = span.days + 1
+        return {"format": "%b %d", "tickCount": {"interval": "day", "step": max(1, -(-days // max_labels))}}
+    return {"format": "%b %d %H:%M"}
+
+
+def drop_empty_none(long: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+    """Drop the ``(none)`` series when it holds no value but zeros or gaps.
+
+    Rows without a dimension value (spans have no model) come back from a cost or token query
+    as a flat zero line labelled ``(none)``, which is noise; a ``(none)`` series with real values
+    (the count of observations without a model) stays.
+    """
+    none = long[key] == "(none)"
+    if not none.any():
+        return long
+    values = pd.to_numeric(long.loc[none, value], errors="coerce").astype("Float64").fillna(0)
+    if bool((values == 0).all()) and not bool(none.all()):
+        return long[~none]
+    return long

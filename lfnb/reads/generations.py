@@ -125,7 +125,8 @@ class GenerationReads(ListReads):
             start-time windows that follow the data (v4) or pages 2..N are read
             concurrently (v3); capped at the transport's ``pool_size``.
         progress : bool, optional
-            tqdm bar (rows, pages, retries); default: only in interactive sessions.
+            Progress bar (percentage, rows, rate, retries) for reads over a second; default: only
+            in interactive sessions. An ``ipywidgets.HTML`` draws the bar in that widget.
         limit : int
             Rows per request (v4: up to 1000; v3: capped at 100).
 
@@ -180,10 +181,12 @@ class GenerationReads(ListReads):
         limit = min(limit, CURSOR_LIMIT if v4 else PAGE_LIMIT)
         # More threads than pooled connections would only queue for a connection.
         workers = max(1, min(int(workers), transport.pool_size))
-        with Progress(progress, "observations", transport) as bar:
+        with Progress(progress, "observations", transport, span=(start, end)) as bar:
             if v4 and workers > 1 and max_rows is None:
+                # windows run side by side: no single cursor position, so rows and rate only
                 return read_windows(fetch, columns, start=start, end=end or utc_now(), params=params, limit=limit,
                                     workers=workers, on_page=bar.page, transform=_observations_v2)
+            fetch = bar.watch(fetch)   # totalPages (v1) or the cursor's time (v2) give the percentage
             if start is not None:
                 params["fromStartTime"] = iso(start)
             if end is not None:

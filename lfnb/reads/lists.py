@@ -83,6 +83,7 @@ class ListReads(Session):
             return no_rows(max_rows, cols)
         builder = FrameBuilder(cols)
         with Progress(progress, op.name, self._transport) as bar:
+            fetch = bar.watch(fetch)
             if op.paging == "none":
                 page = fetch(params)
                 data = page.get("data", page) if isinstance(page, dict) else page

@@ -6,13 +6,13 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-import altair as alt
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
-from lfnb.charts.export import THEME
+from lfnb.charts.export import chart_bundle
 
-__all__ = ["TimeRange", "error_html", "ok_html", "table_html", "show_chart"]
+__all__ = ["TimeRange", "StaticView", "error_html", "ok_html", "table_html", "show_chart", "MISSING"]
 
 
 class TimeRange(w.VBox):
@@ -22,7 +22,7 @@ class TimeRange(w.VBox):
                  on_change: Callable[[], None] | None = None):
         self.choice = w.ToggleButtons(options=[("last 24 h", "24h"), ("7 d", "7d"), ("30 d", "30d"),
                                                ("custom", "custom")], value=value,
-                                      style={"button_width": "70px"})
+                                      style={"button_width": "auto"})
         self.start = w.Text(value=from_time or "", description="from", placeholder="2026-10-25T00:00:00Z")
         self.end = w.Text(value=to_time or "", description="to", placeholder="2026-11-01T00:00:00Z")
         self.custom = w.HBox([self.start, self.end])
@@ -57,19 +57,98 @@ def ok_html(message: str) -> str:
     return f"<div style='color:#2a7a2a'>{html.escape(message)}</div>"
 
 
+#: the one marker for a missing value in widget tables (pandas shows <NA>, NaN, NaT or None)
+MISSING = "–"
+_ID_CHARS = 10
+_TEXT_CHARS = 60
+_TABLE_STYLE = """<style>
+.lfnb-table {max-height: 360px; overflow: auto; border: 1px solid #e3e3e3; border-radius: 3px; margin-top: 4px}
+.lfnb-table table {border-collapse: collapse; font: 12px/1.5 Helvetica, Arial, sans-serif; width: max-content}
+.lfnb-table th {position: sticky; top: 0; background: #eef3f8; color: #333; text-align: left; padding: 3px 10px;
+  border-bottom: 1px solid #c9d6e3; white-space: nowrap; font-weight: 600}
+.lfnb-table td {padding: 2px 10px; white-space: nowrap; border-bottom: 1px solid #f0f0f0}
+.lfnb-table tbody tr:nth-child(even) td {background: #f8fafc}
+.lfnb-table td.n {text-align: right; font-variant-numeric: tabular-nums}
+.lfnb-table td.na {color: #aaa; text-align: center}
+.lfnb-table-note {color: #555; font-size: 12px}
+</style>"""
+
+
+def _is_id(column: str) -> bool:
+    return column == "id" or column.endswith("Id")
+
+
+def _cell(column: str, value: Any) -> str:
+    """One ``<td>``: timestamps on one line, long ids and text cut with the full value on hover."""
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return f"<td class='na' title='missing'>{MISSING}</td>"
+    if isinstance(value, pd.Timestamp):
+        ts = value.tz_convert("UTC") if value.tzinfo else value
+        text = ts.strftime("%Y-%m-%d %H:%M:%S")
+        return f"<td title='{html.escape(ts.isoformat())}'>{text}</td>"
+    if isinstance(value, (bool, np.bool_)):
+        return f"<td>{'true' if value else 'false'}</td>"
+    if isinstance(value, (int, np.integer)):
+        return f"<td class='n'>{value:,}</td>"
+    if isinstance(value, (float, np.floating)):
+        return f"<td class='n'>{value:,.6g}</td>"
+    text = value if isinstance(value, str) else str(value)
+    limit = _ID_CHARS if _is_id(column) else _TEXT_CHARS
+    if len(text) <= limit:
+        return f"<td>{html.escape(text)}</td>"
+    return f"<td title='{html.escape(text[:1000])}'>{html.escape(text[:limit - 1])}…</td>"
+
+
 def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
-    """The first rows of a frame as an HTML table (cells escaped, long text cut)."""
-    part = df.head(max_rows).copy()
-    for col in part.columns:
-        if part[col].dtype == object or str(part[col].dtype) == "str":
-            part[col] = part[col].map(lambda v: v if not isinstance(v, str) or len(v) <= 80 else v[:77] + "…")
-    note = f"<div>{len(df):,} rows × {len(df.columns)} columns" + (
+    """The first rows of a frame as a compact, scrollable HTML table (cells escaped).
+
+    Timestamps stay on one line (UTC, to the second), long ids and texts are cut with the full
+    value on hover, every missing value shows as one marker (``–``), and the table scrolls
+    inside a box of bounded height.
+    """
+    part = df.head(max_rows)
+    note = f"<div class='lfnb-table-note'>{len(df):,} rows × {len(df.columns)} columns" + (
         f" (first {max_rows} shown)" if len(df) > max_rows else "") + "</div>"
-    return note + part.to_html(index=False, escape=True, na_rep="", border=0)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in part.columns)
+    columns = [str(c) for c in part.columns]
+    body = "".join("<tr>" + "".join(_cell(c, v) for c, v in zip(columns, row)) + "</tr>"
+                   for row in part.itertuples(index=False, name=None))
+    return (f"{_TABLE_STYLE}{note}<div class='lfnb-table'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def show_chart(out: w.Output, chart: Any) -> None:
-    """Put a chart into an Output widget, rendered with the lfnb theme (works without a kernel)."""
-    out.outputs = ()
-    with alt.theme.enable(THEME):
-        out.append_display_data(chart)
+    """Show a chart in an Output widget: interactive Vega plus a PNG, drawn with the lfnb theme.
+
+    The bundle is made JSON-ready here (the PNG as base64 text): ``Output.append_display_data``
+    would keep an image as raw bytes, which the browser receives as a binary buffer and draws as
+    a broken ``data:image/png;base64,[object Object]`` image.
+    """
+    data, metadata = chart_bundle(chart)
+    out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+
+
+def chart_img_html(chart: Any) -> str:
+    """A chart as an ``<img>`` with its PNG inline (for static renderings)."""
+    if chart is None:
+        return ""
+    data, _ = chart_bundle(chart)
+    return f"<img alt='{html.escape(data['text/plain'])}' src='data:image/png;base64,{data['image/png']}'>"
+
+
+class StaticView:
+    """A static HTML rendering of a widget's current state in its display output.
+
+    JupyterLab draws the live widget (its renderer outranks HTML); where there is no live widget —
+    an HTML report, a code host, a stored notebook reopened without a kernel — the state shows
+    as HTML (controls' values, status, table, chart image) instead of ``VBox(children=(…`` text.
+
+    Each widget defines ``static_html()`` and ``summary()`` (the ``text/plain``).
+    """
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        data = dict(super()._repr_mimebundle_(**kwargs))
+        data["text/plain"] = self.summary()
+        data["text/html"] = ("<div class='lfnb-static' style='border-left:3px solid #0072B2;padding-left:8px'>"
+                             f"{self.static_html()}</div>")
+        return data

@@ -15,6 +15,7 @@ import ipywidgets as w
 
 from lfnb.widgets import filter_state as fs
 from lfnb.widgets.choices import ChoiceCache
+from lfnb.widgets.common import StaticView
 
 __all__ = ["FilterBuilder"]
 
@@ -68,7 +69,7 @@ def _placeholder(ftype: str) -> str:
             "booleanObject": "true / false", "datetime": "2026-11-01T00:00:00Z"}.get(ftype, "value")
 
 
-class FilterBuilder(w.VBox):
+class FilterBuilder(StaticView, w.VBox):
     """Build a filter list for one target, with each row checked as you type.
 
     Parameters
@@ -156,6 +157,20 @@ class FilterBuilder(w.VBox):
     def suggestions(self, column: str) -> list[str]:
         """Values already known for a column (never fetches: drawing must not cause requests)."""
         return list(self._choices.cached(column)) if column else []
+
+    # -- static view (reports, code hosts) -------------------------------------------------
+    def summary(self) -> str:
+        problems = sum(1 for i in self.issues if i)
+        return f"<FilterBuilder {self.target}: {len(self._state.rows)} rows, {problems} flagged>"
+
+    def static_html(self) -> str:
+        rows = []
+        for row, issues in zip(self._state.rows, self.issues):
+            cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in (row.column, row.type, row.operator, row.key, row.value))
+            rows.append(f"<tr>{cells}<td>{_problem_html(issues)}</td></tr>")
+        return ("<div style='color:#666;font-size:12px'>FilterBuilder: a static view of its state; run the notebook "
+                "to use the controls.</div><table style='font-size:12px'><thead><tr><th>column</th><th>type</th>"
+                f"<th>operator</th><th>key</th><th>value</th><th></th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     # -- actions -------------------------------------------------------------------------
     def add(self, column: str | None = None) -> None:

@@ -21,11 +21,16 @@ from lfnb import charts
 from lfnb.metrics import schemas as metrics_schemas
 from lfnb.widgets import metrics_state as ms
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
-from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
+from lfnb.widgets.common import StaticView, TimeRange, chart_img_html, error_html, ok_html, show_chart, table_html
 from lfnb.widgets.filter_builder import FilterBuilder
 from lfnb.widgets.filter_state import metrics_target
 
-__all__ = ["MetricsExplorer"]
+__all__ = ["MetricsExplorer", "NONE"]
+
+#: the value of the "none" / "(default)" choices. Not ``None``: ipywidgets shows a Dropdown whose
+#: value is ``None`` as an empty box ("nothing selected"), whatever its label.
+NONE = ""
+_WIDE = {"description_width": "initial"}
 
 
 def _client_runner(lf: Any) -> Callable[[dict, str], pd.DataFrame]:
@@ -34,7 +39,7 @@ def _client_runner(lf: Any) -> Callable[[dict, str], pd.DataFrame]:
     return run
 
 
-class MetricsExplorer(w.VBox):
+class MetricsExplorer(StaticView, w.VBox):
     """Explore the Metrics API: view, measures × aggregations, dimensions, time, filters, order → Run.
 
     Parameters
@@ -88,21 +93,21 @@ class MetricsExplorer(w.VBox):
         self._state = ms.MetricsState(version=version)
 
         self.version_w = w.ToggleButtons(options=[("v2 metrics", "v2"), ("v1 metrics", "v1")], value=version)
-        self.view_w = w.Dropdown(description="view")
-        self.measures_w = w.SelectMultiple(description="measures", rows=6)
-        self.aggregations_w = w.SelectMultiple(description="aggregations", rows=6)
-        self.dimensions_w = w.SelectMultiple(description="dimensions", rows=6)
-        self.granularity_w = w.Dropdown(description="time series",
-                                        options=[("none", None)] + [(g, g) for g in ms.GRANULARITIES])
+        self.view_w = w.Dropdown(description="view", style=_WIDE)
+        self.measures_w = w.SelectMultiple(description="measures", rows=6, style=_WIDE)
+        self.aggregations_w = w.SelectMultiple(description="aggregations", rows=6, style=_WIDE)
+        self.dimensions_w = w.SelectMultiple(description="dimensions", rows=6, style=_WIDE)
+        self.granularity_w = w.Dropdown(description="time series", style=_WIDE,
+                                        options=[("none", NONE)] + [(g, g) for g in ms.GRANULARITIES])
         self.time_w = TimeRange(on_change=self._changed)
         self.filters_w = FilterBuilder(metrics_target("observations", version), choices=choices,
                                        on_change=lambda _: self._changed())
-        self.limit_w = w.BoundedIntText(description="row limit", min=0, max=1000, value=0,
-                                        tooltip="0 = server default (v2: 100)")
-        self.bins_w = w.BoundedIntText(description="bins", min=0, max=100, value=0,
-                                       tooltip="histogram bins; 0 = server default (10)")
-        self.order_w = w.Dropdown(description="order by")
-        self.direction_w = w.ToggleButtons(options=["desc", "asc"], value="desc", style={"button_width": "50px"})
+        self.limit_w = w.BoundedIntText(description="row limit", min=0, max=1000, value=0, style=_WIDE,
+                                        tooltip="0 = server default (v2: 100)", layout=w.Layout(width="170px"))
+        self.bins_w = w.BoundedIntText(description="bins", min=0, max=100, value=0, style=_WIDE,
+                                       tooltip="histogram bins; 0 = server default (10)", layout=w.Layout(width="140px"))
+        self.order_w = w.Dropdown(description="order by", style=_WIDE, options=[("(default)", NONE)], value=NONE)
+        self.direction_w = w.ToggleButtons(options=["desc", "asc"], value="desc", style={"button_width": "auto"})
         self.json_w = w.HTML()
         self.code_w = w.Textarea(layout=w.Layout(width="100%", height="190px"), disabled=True)
         self.status_w = w.HTML()
@@ -165,27 +170,25 @@ class MetricsExplorer(w.VBox):
         self._syncing = True
         try:
             self.version_w.value = s.version
-            self.view_w.options = list(metrics_schemas.views(s.version))
-            self.view_w.value = s.view
+            _set_choices(self.view_w, list(metrics_schemas.views(s.version)), s.view)
             measures = list(dict.fromkeys(m for m, _ in s.metrics))
             aggs = list(dict.fromkeys(a for _, a in s.metrics))
-            self.measures_w.options = ms.measure_choices(s.version, s.view)
-            self.measures_w.value = tuple(m for m in measures if m in self.measures_w.options)
-            self.aggregations_w.options = metrics_schemas.aggregations()
-            self.aggregations_w.value = tuple(aggs)
+            measure_options = ms.measure_choices(s.version, s.view)
+            _set_choices(self.measures_w, measure_options, tuple(m for m in measures if m in measure_options))
+            _set_choices(self.aggregations_w, metrics_schemas.aggregations(), tuple(aggs))
             self._shown_selection = (tuple(self.measures_w.value), tuple(self.aggregations_w.value))
-            self.dimensions_w.options = ms.dimension_choices(s.version, s.view)
-            self.dimensions_w.value = tuple(d for d in s.dimensions if d in self.dimensions_w.options)
-            self.granularity_w.value = s.granularity
+            dimension_options = ms.dimension_choices(s.version, s.view)
+            _set_choices(self.dimensions_w, dimension_options, tuple(d for d in s.dimensions if d in dimension_options))
+            self.granularity_w.value = s.granularity or NONE
             self.time_w.set(s.time_range, s.from_time, s.to_time)
             target = metrics_target(s.view, s.version)
             if self.filters_w.target != target or self.filters_w.filters != list(s.filters):
                 self.filters_w.state = ms.filter_state(s)  # its on_change is ignored while syncing
             self.limit_w.value = s.row_limit or 0
             self.bins_w.value = s.bins or 0
-            self.order_w.options = [("(default)", None)] + [(f, f) for f in ms.order_choices(s)]
-            first = s.order_by[0] if s.order_by else (None, "desc")
-            self.order_w.value = first[0] if first[0] in ms.order_choices(s) else None
+            first = s.order_by[0] if s.order_by else (NONE, "desc")
+            _set_choices(self.order_w, [("(default)", NONE)] + [(f, f) for f in ms.order_choices(s)],
+                         first[0] if first[0] in ms.order_choices(s) else NONE)
             self.direction_w.value = first[1]
         finally:
             self._syncing = False
@@ -203,9 +206,9 @@ class MetricsExplorer(w.VBox):
         if (measures, aggs) != self._shown_selection:
             s = ms.with_measures(s, measures, aggs)
         time_range, start, end = self.time_w.get()
-        order = () if self.order_w.value is None else ((self.order_w.value, self.direction_w.value),) \
+        order = () if self.order_w.value == NONE else ((self.order_w.value, self.direction_w.value),) \
             + tuple(s.order_by[1:])
-        s = replace(s, dimensions=tuple(self.dimensions_w.value), granularity=self.granularity_w.value,
+        s = replace(s, dimensions=tuple(self.dimensions_w.value), granularity=self.granularity_w.value or None,
                     time_range=time_range, from_time=start, to_time=end,
                     filters=tuple(self.filters_w.filters), row_limit=self.limit_w.value or None,
                     bins=self.bins_w.value or None, order_by=order)
@@ -235,6 +238,24 @@ class MetricsExplorer(w.VBox):
             status = ok_html(f"valid for the {self._state.version} Metrics API")
         self.json_w.value = f"{status}<pre>{text}</pre>"
         self.code_w.value = self.code
+
+    # -- static view (reports, code hosts) -------------------------------------------------
+    def summary(self) -> str:
+        s = self._state
+        done = (f"error: {self.error.splitlines()[0]}" if self.error else
+                f"{len(self.result):,} rows" if self.result is not None else "not run")
+        return f"<MetricsExplorer {s.version} {s.view}: {done}>"
+
+    def static_html(self) -> str:
+        parts = ["<div style='color:#666;font-size:12px'>MetricsExplorer: a static view of its state; run the notebook "
+                 "to use the controls.</div>",
+                 "<pre style='font-size:11px;max-height:200px;overflow:auto'>"
+                 f"{html.escape(json.dumps(self.query, indent=1))}</pre>"]
+        if self.error:
+            parts.append(error_html(self.error))
+        elif self.result is not None:
+            parts += [ok_html(f"{len(self.result):,} rows"), chart_img_html(self.chart), table_html(self.result)]
+        return "".join(parts)
 
     # -- run -------------------------------------------------------------------------------
     def run(self) -> pd.DataFrame | None:
@@ -269,6 +290,27 @@ class MetricsExplorer(w.VBox):
         return df
 
     def _fail(self, message: str) -> None:
-        self.error = message
+        # the table and chart of an earlier Run must not stay under an error as if they were its result
+        self.error, self.result, self.chart = message, None, None
+        self.table_w.value = ""
+        self.chart_w.outputs = ()
         self.status_w.value = error_html(message)
         return None
+
+
+def _set_choices(ctl: w.Dropdown | w.SelectMultiple, options: list, value: Any) -> None:
+    """Replace a selection control's options and value without leaving the browser a stale index.
+
+    Changing the options while the old selection is kept makes JupyterLab's view select option
+    indexes that no longer exist (``Cannot set properties of undefined (setting 'selected')``
+    in the console) when the list shrinks, e.g. 20 observation measures → 2 score measures.
+    So the selection is emptied first, and options and value are sent in one message.
+    """
+    if list(ctl.options) != list(options):
+        if isinstance(ctl, w.SelectMultiple):
+            ctl.value = ()
+        with ctl.hold_sync():
+            ctl.options = options
+            ctl.value = value
+    elif ctl.value != value:
+        ctl.value = value

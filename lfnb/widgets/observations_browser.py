@@ -6,6 +6,7 @@ injected ``run(**read_kwargs) -> DataFrame`` (default ``lf.read_observations``).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -17,14 +18,14 @@ import pandas as pd
 from lfnb import charts
 from lfnb.widgets import browser_state as bs
 from lfnb.widgets.choices import ChoiceCache, metrics_fetcher
-from lfnb.widgets.common import TimeRange, error_html, ok_html, show_chart, table_html
+from lfnb.widgets.common import StaticView, TimeRange, chart_img_html, error_html, ok_html, show_chart, table_html
 from lfnb.widgets.filter_builder import FilterBuilder
 from lfnb.widgets.metrics_state import utc_now
 
 __all__ = ["ObservationsBrowser"]
 
 
-class ObservationsBrowser(w.VBox):
+class ObservationsBrowser(StaticView, w.VBox):
     """Browse observations page by page and open one to read its input, output and metadata.
 
     Parameters
@@ -55,7 +56,9 @@ class ObservationsBrowser(w.VBox):
     def __init__(self, lf: Any = None, *, run: Callable[..., pd.DataFrame] | None = None,
                  choices: ChoiceCache | None = None, target: str = "observations_v2", page_size: int = 20,
                  now: Callable[[], datetime] | None = None):
-        self._run = run or (lf.read_observations if lf is not None else None)
+        # a read started by a button has no cell output to draw a progress bar in: it goes here
+        self.progress_w = w.HTML()
+        self._run = run or (self._client_runner(lf) if lf is not None else None)
         self._now = now or utc_now
         if choices is None:
             read_metrics = getattr(lf, "read_metrics", None) if lf is not None else None
@@ -89,11 +92,16 @@ class ObservationsBrowser(w.VBox):
             ctl.observe(lambda _: self._changed(), names="value")
         super().__init__([
             self.time_w, w.HTML("<b>filters</b>"), self.filters_w, w.HBox([self.fields_w, self.max_rows_w]),
-            self.code_w, w.HBox([self.run_w, self.status_w]),
+            self.code_w, w.HBox([self.run_w, self.status_w]), self.progress_w,
             self.chart_w, w.HBox([self.prev_w, self.page_w, self.next_w]), self.table_w, self.select_w,
             self.detail_w,
         ])
         self._changed()
+
+    def _client_runner(self, lf: Any) -> Callable[..., pd.DataFrame]:
+        def run(**kwargs: Any) -> pd.DataFrame:
+            return lf.read_observations(**kwargs, progress=self.progress_w)
+        return run
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -124,6 +132,25 @@ class ObservationsBrowser(w.VBox):
             self.code_w.value = self.code
         except Exception as exc:  # noqa: BLE001 - widget callback: show, never lose
             self.status_w.value = error_html(f"{type(exc).__name__}: {exc}")
+
+    # -- static view (reports, code hosts) -------------------------------------------------
+    def summary(self) -> str:
+        done = (f"error: {self.error}" if self.error else
+                f"{len(self.result):,} observations" if self.result is not None else "not run")
+        return f"<ObservationsBrowser: {done}>"
+
+    def static_html(self) -> str:
+        parts = ["<div style='color:#666;font-size:12px'>ObservationsBrowser: a static view of its state; run the "
+                 "notebook to use the controls.</div>",
+                 f"<pre style='font-size:11px;max-height:200px;overflow:auto'>{html.escape(self.code)}</pre>"]
+        if self.error:
+            parts.append(error_html(self.error))
+        elif self.result is not None:
+            pages = bs.page_count(len(self.result), self._state.page_size)
+            parts += [ok_html(f"{len(self.result):,} observations"), chart_img_html(self.chart),
+                      f"<div>page {self._state.page + 1} of {pages}</div>",
+                      table_html(self.page, max_rows=self._state.page_size)]
+        return "".join(parts)
 
     # -- actions ---------------------------------------------------------------------------
     def run(self) -> pd.DataFrame | None:

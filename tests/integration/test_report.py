@@ -65,3 +65,30 @@ def test_demo_environment_points_at_the_server_empties_the_cache_and_restores(tm
         assert server.counts["traces"] == 5000
     assert os.environ["LANGFUSE_BASE_URL"] == "https://cloud.example.invalid"
     assert "LFNB_ANCHOR" not in os.environ
+
+
+@pytest.mark.integration
+def test_report_travels_without_third_parties_and_leaves_the_notebook_dir_alone(tmp_path, monkeypatch, capfd):
+    import re
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        CELLS[0],
+        "from pathlib import Path\nPath('build').mkdir(exist_ok=True)\nPath('build/x.txt').write_text('x')",
+        "from lfnb.widgets import FilterBuilder\nfb = FilterBuilder('observations_v2')\nfb.add('level')\n"
+        "fb.set_row(0, value='ERROR')\nfb",
+    )]
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, tmp_path / "nb" / "w.ipynb")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "nb", "--out", "out"]) == 0
+    html = (tmp_path / "out" / "w.html").read_text(encoding="utf-8")
+    # nothing is fetched from elsewhere when the file is opened (no CDN require.js / MathJax)
+    remote = re.findall(r"""<(?:script|link|img)[^>]*(?:src|href)=["']?(https?:)?//[^"'>]+""", html)
+    assert remote == [] and "cdnjs" not in html and "unpkg" not in html
+    # the widget: a static rendering of its state, not "FilterBuilder(children=(…"
+    assert "FilterBuilder: a static view of its state" in html and "children=" not in html
+    assert "<td>level</td><td>stringOptions</td><td>any of</td><td></td><td>ERROR</td>" in html
+    # files the notebook writes do not land beside it
+    assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == ["w.ipynb"]
+    assert "[IPKernelApp] WARNING" not in capfd.readouterr().err    # neither the TCP nor an orphan warning

@@ -63,7 +63,9 @@ def test_metrics_explorer_against_lfnb_local(lf):
     width, height = png_size(lc.save_png(me.chart))
     assert width > 300 and height > 200
     models = {r["series"] for r in next(iter(me.chart.to_dict()["datasets"].values()))}
-    assert models == set(labels(df["providedModelName"]))
+    # every model is drawn; the rows without a model (spans: no cost) are not a flat "(none)" line
+    assert models == set(labels(df["providedModelName"])) - {"(none)"}
+    assert df.loc[df["providedModelName"].isna(), "sum_totalCost"].fillna(0).eq(0).all()
 
 
 def test_metrics_explorer_shows_a_server_error(lf):
@@ -72,7 +74,7 @@ def test_metrics_explorer_shows_a_server_error(lf):
     me.time_w.choice.value = "custom"
     me.time_w.start.value = "2026-10-25T00:00:00Z"
     me.time_w.end.value = "2026-11-01T00:00:00Z"
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run_w.click()  # lfnb.local in v4 mode answers v1 metrics with 404 (events_only deployment)
     assert me.result is None and me.error.startswith("NotFoundError: ")
     assert "events_only" in me.error and "NotFoundError" in me.status_w.value
@@ -102,8 +104,29 @@ def test_wrong_key_error_is_shown_without_the_secret(local_server, tmp_path, mon
     secret = "sk-lf-not-the-right-one-123456"
     bad = lfnb.connect(local_server.base_url, local_server.public_key, secret)
     me = MetricsExplorer(bad, now=lambda: ANCHOR)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run_w.click()
     assert me.error.startswith("AuthError: ") and "401" in me.error
     everything = me.error + me.status_w.value + me.json_w.value + me.code_w.value + repr(me)
     assert secret not in everything and "Authorization" not in everything
+
+
+def test_a_read_started_by_a_button_shows_its_progress_inside_the_widget(lf, monkeypatch):
+    import re
+
+    from lfnb.reads import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)     # show from the first page (reads here take < 1 s)
+    monkeypatch.setattr(progress, "REFRESH", 0.0)
+    ob = ObservationsBrowser(lf, now=lambda: ANCHOR, page_size=10)
+    ob.time_w.choice.value = "7d"
+    ob.max_rows_w.value = 100_000
+    seen = []
+    ob.progress_w.observe(lambda ch: seen.append(ch["new"]), names="value")
+    ob.run_w.click()
+    assert ob.error is None, ob.error
+    percents = [int(m) for v in seen for m in re.findall(r"<b>(\d+)%</b>", v)]
+    # the v2 cursor carries the last start time read: the bar moves through the 7 days
+    assert len(percents) >= 3 and percents == sorted(percents) and 0 < percents[0] < 50 and percents[-1] == 100
+    assert any(f"{len(ob.result):,} rows" in v for v in seen)
+    assert ob.progress_w.value == ""                # no bar left behind once the table is there

@@ -273,8 +273,9 @@ def raw_observations() -> pd.DataFrame:
 def test_cost_over_time_from_raw_observations_buckets_per_day():
     c = lc.cost_over_time(raw_observations(), by="model", granularity="day")
     rows = {(r["time"][:10], r["series"]): r["value"] for r in data_of(c)}
+    # the span without a model cost nothing: no flat "(none)" line (#13)
     assert rows == {("2026-10-30", "claude"): 0.25, ("2026-10-30", "gpt-4o"): 0.5, ("2026-10-31", "gpt-4o"): 1.0,
-                    ("2026-10-31", "(none)"): 0.0, ("2026-11-01", "claude"): 2.0}
+                    ("2026-11-01", "claude"): 2.0}
     spec = c.to_dict()
     assert spec["title"] == {"text": "Cost over time", "subtitle": "5 observations · per day"}
     # v1 frames call the model column providedModelName: same chart
@@ -358,3 +359,34 @@ def test_named_charts_of_an_empty_frame_say_no_data(helper):
     assert spec["mark"]["type"] == "text"
     (rows,) = spec["datasets"].values()
     assert rows == [{"message": "No data"}]
+
+
+def test_time_axis_uses_one_label_format_per_axis():
+    from lfnb.charts.shaping import time_axis
+
+    days = pd.Series(pd.date_range("2026-10-02", periods=30, freq="D", tz="UTC"))
+    assert time_axis(days) == {"format": "%b %d", "tickCount": {"interval": "day", "step": 4}}
+    week = pd.Series(pd.date_range("2026-10-25", periods=7, freq="D", tz="UTC"))
+    assert time_axis(week) == {"format": "%b %d", "tickCount": {"interval": "day", "step": 1}}
+    months = pd.Series(pd.date_range("2026-01-01", periods=11, freq="MS", tz="UTC"))
+    assert time_axis(months) == {"format": "%b %Y", "tickCount": {"interval": "month", "step": 2}}
+    hours = pd.Series(pd.date_range("2026-10-31", periods=24, freq="h", tz="UTC"))
+    assert time_axis(hours) == {"format": "%b %d %H:%M"}
+    # the chart carries it: no more "Tue 24 … Sat 28, Nov 29" (Vega's mixed default)
+    frame = pd.DataFrame({"time_dimension": days, "sum_totalCost": range(30)})
+    axis = lc.chart(frame).to_dict()["encoding"]["x"]["axis"]
+    assert axis["format"] == "%b %d" and axis["tickCount"] == {"interval": "day", "step": 4}
+
+
+def test_a_none_series_of_zeros_is_not_drawn_but_one_with_values_is():
+    days = pd.date_range("2026-10-25", periods=3, freq="D", tz="UTC")
+    rows = [(d, m, c) for d in days for m, c in (("gpt-4o", 1.5), (None, 0.0))]
+    cost = pd.DataFrame(rows, columns=["time_dimension", "providedModelName", "sum_totalCost"])
+    series = {r["series"] for r in lc.chart(cost).to_dict()["datasets"].popitem()[1]}
+    assert series == {"gpt-4o"}
+    count = cost.rename(columns={"sum_totalCost": "count_count"}).assign(count_count=[4, 7] * 3)
+    series = {r["series"] for r in lc.chart(count).to_dict()["datasets"].popitem()[1]}
+    assert series == {"gpt-4o", "(none)"}
+    bars = pd.DataFrame({"providedModelName": ["gpt-4o", None], "sum_totalCost": [2.0, 0.0]})
+    cats = {r["category"] for r in lc.chart(bars).to_dict()["datasets"].popitem()[1]}
+    assert cats == {"gpt-4o"}

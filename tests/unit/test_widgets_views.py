@@ -7,6 +7,8 @@ be inspected here.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import altair as alt
@@ -178,7 +180,12 @@ def test_metrics_explorer_controls_to_query_run_table_and_chart():
     assert "gpt-4o" in me.table_w.value and "14 rows × 3 columns" in me.table_w.value
     assert isinstance(me.chart, alt.Chart) and me.chart.to_dict()["mark"]["type"] == "line"
     (shown,) = me.chart_w.outputs
-    assert shown["output_type"] == "display_data" and "text/html" in shown["data"]
+    assert shown["output_type"] == "display_data"
+    assert set(shown["data"]) == {"application/vnd.vega.v5+json", "image/png", "text/plain"}
+    # what reaches the browser is JSON: the PNG as base64 text (raw bytes drew a broken image, #13)
+    assert isinstance(shown["data"]["image/png"], str)
+    assert base64.b64decode(shown["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(shown)
     assert "14 rows" in me.status_w.value and me.error is None
 
 
@@ -209,7 +216,7 @@ def test_metrics_explorer_shows_errors_inside_the_widget():
     assert "problem(s) for v2" in me.json_w.value
     assert me.run() is None
     assert "High cardinality dimension(s) &#x27;traceId&#x27;" in me.status_w.value
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.limit_w.value = 10
     me.order_w.value = "count_count"
     assert me.issues == []
@@ -246,7 +253,8 @@ def test_observations_browser_run_pages_and_detail():
     assert ob.read_kwargs == expected
     assert "filter=[\n        Filter.options('level', ['ERROR'], operator='any of')," in ob.code_w.value
     ob.run_w.click()
-    assert lf.calls == [("read_observations", expected)]
+    # a button-started read draws its progress bar inside the widget
+    assert lf.calls == [("read_observations", {**expected, "progress": ob.progress_w})]
     assert isinstance(ob.result, pd.DataFrame) and len(ob.result) == 45
     assert "page 1 of 3" in ob.page_w.value and ob.prev_w.disabled and not ob.next_w.disabled
     # and a chart of what was read: 45 GENERATIONs over 45 minutes, bucketed per minute
@@ -283,7 +291,7 @@ def test_observations_browser_errors_and_invalid_filters():
 def test_explorer_chart_for_edge_results(rows):
     frame = pd.DataFrame({"sum_totalCost": np.arange(rows, dtype=float)})
     me = MetricsExplorer(run=lambda q, v: frame, now=clock)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.run()
     assert me.result is frame and me.chart is not None and len(me.chart_w.outputs) == 1
 
@@ -292,7 +300,7 @@ def test_metrics_explorer_histogram_bins_and_filter_json():
     me = MetricsExplorer(now=clock)
     me.measures_w.value = ("latency",)
     me.aggregations_w.value = ("histogram",)
-    me.granularity_w.value = None
+    me.granularity_w.value = ""
     me.bins_w.value = 20
     assert me.query["metrics"] == [{"measure": "latency", "aggregation": "histogram"}]
     assert me.query["config"] == {"bins": 20} and me.issues == []
@@ -312,3 +320,95 @@ def test_loaded_pairs_survive_unrelated_edits():
     assert me.query["metrics"] == query["metrics"]
     me.aggregations_w.value = ("sum", "p95", "avg")  # touching the selection: measures × aggregations
     assert len(me.query["metrics"]) == 6
+
+
+def test_metrics_explorer_none_choices_are_shown_by_their_labels():
+    # ipywidgets draws a Dropdown whose value is None as an empty box: "none"/"(default)" vanished (#13)
+    me = MetricsExplorer(now=clock)
+    me.granularity_w.value = ""
+    assert me.granularity_w.index == 0 and me.granularity_w.label == "none"
+    assert me.order_w.index == 0 and me.order_w.label == "(default)"
+    assert me.query["timeDimension"] is None and me.query.get("orderBy") in (None, [])
+    assert MetricsExplorer(now=clock).granularity_w.label == "auto"
+    for ctl in (me.view_w, me.measures_w, me.aggregations_w, me.dimensions_w, me.granularity_w, me.order_w,
+                me.limit_w, me.bins_w):
+        assert ctl.style.description_width == "initial", ctl.description   # labels are never cut off
+
+
+def test_metrics_explorer_view_change_clears_the_selection_before_shrinking_the_options():
+    me = MetricsExplorer(now=clock)
+    me.measures_w.value = ("totalCost", "latency")
+    seen = []
+    me.measures_w.observe(lambda ch: seen.append((len(me.measures_w.options), ch["new"])), names="value")
+    me.view_w.value = "scores-numeric"
+    assert set(me.measures_w.options) == {"value", "count"}
+    # the old selection was emptied while the 20 old options were still there, then the new value set
+    assert seen[0][1] == () and seen[0][0] > 2
+
+
+def test_metrics_explorer_failed_run_removes_the_previous_result():
+    me = MetricsExplorer(run=lambda q, v: fake_metrics(q), now=clock)
+    me.measures_w.value = ("totalCost",)
+    me.dimensions_w.value = ("providedModelName",)
+    me.run()
+    assert me.result is not None and me.table_w.value and len(me.chart_w.outputs) == 1
+    me.dimensions_w.value = ("userId",)   # high cardinality with the daily series: invalid
+    assert me.run() is None
+    assert me.result is None and me.chart is None
+    assert me.table_w.value == "" and me.chart_w.outputs == ()
+    assert "not valid" in me.status_w.value
+
+
+def test_widget_tables_read_well():
+    from lfnb.widgets.common import table_html
+
+    df = pd.DataFrame({
+        "startTime": pd.to_datetime(["2026-10-31T19:03:09.731Z", None], utc=True),
+        "id": ["7f3c2a91e0b84d55a1c3e2f4", "short"],
+        "latency": pd.array([1.5, None], dtype="Float64"),
+        "totalCost": [np.nan, 0.0123456789],
+        "usage": pd.array([1200, None], dtype="Int64"),
+        "name": ["x" * 100, "<b>chat</b>"],
+    })
+    out = table_html(df)
+    assert "2 rows × 6 columns" in out
+    # a timestamp on one line, to the second, with the full value on hover
+    assert "<td title='2026-10-31T19:03:09.731000+00:00'>2026-10-31 19:03:09</td>" in out
+    # a long id is cut, the full id on hover; a short one is shown as it is
+    assert "<td title='7f3c2a91e0b84d55a1c3e2f4'>7f3c2a91e…</td>" in out and "<td>short</td>" in out
+    # one missing marker for <NA>, NaN, NaT and None alike
+    assert out.count("<td class='na' title='missing'>–</td>") == 4
+    assert "<NA>" not in out and "NaN" not in out and "NaT" not in out
+    assert "<td class='n'>1,200</td>" in out and "<td class='n'>0.0123457</td>" in out
+    assert "&lt;b&gt;chat&lt;/b&gt;" in out                              # cells are escaped
+    assert f"<td title='{'x' * 100}'>{'x' * 59}…</td>" in out
+    assert ".lfnb-table {max-height: 360px; overflow: auto;" in out        # a bounded scroll area
+
+
+def test_widgets_render_a_static_view_where_no_live_widget_can_be_drawn():
+    # reports and code hosts have no widget manager: they show text/html instead of "VBox(children=(…"
+    me = MetricsExplorer(run=lambda q, v: fake_metrics(q), now=clock)
+    me.measures_w.value = ("totalCost",)
+    me.aggregations_w.value = ("sum",)
+    me.dimensions_w.value = ("providedModelName",)
+    assert me._repr_mimebundle_()["text/plain"] == "<MetricsExplorer v2 observations: not run>"
+    me.run()
+    data = me._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data           # JupyterLab still draws the widget
+    assert data["text/plain"] == "<MetricsExplorer v2 observations: 14 rows>"
+    page = data["text/html"]
+    assert "MetricsExplorer: a static view of its state" in page and "&quot;providedModelName&quot;" in page
+    assert "14 rows × 3 columns" in page and "<img alt='&lt;chart: Sum of total cost by providedModelName&gt;'" in page
+    assert "src='data:image/png;base64,iVBORw0KGgo" in page
+    me.dimensions_w.value = ("userId",)
+    me.run()
+    assert "not valid" in me._repr_mimebundle_()["text/html"] and "<img" not in me._repr_mimebundle_()["text/html"]
+
+    fb = FilterBuilder("observations_v2")
+    fb.add("level")
+    fb.add("model")
+    fb.set_row(0, value="ERROR")
+    data = fb._repr_mimebundle_()
+    assert data["text/plain"] == "<FilterBuilder observations_v2: 2 rows, 1 flagged>"
+    assert "<td>level</td><td>stringOptions</td><td>any of</td><td></td><td>ERROR</td>" in data["text/html"]
+    assert "⚠ value must contain at least one option" in data["text/html"]
