@@ -90,7 +90,11 @@ def load_store(lake):
                        {_strip_nulls(_details(cols, "costDetails"))} AS cost_details,
                        "usageDetails.input" AS input_usage, "usageDetails.output" AS output_usage,
                        "usageDetails.total" AS total_usage, "costDetails.input" AS input_cost,
-                       "costDetails.output" AS output_cost, "totalCost" AS total_cost,
+                       "costDetails.output" AS output_cost,
+                       -- no cost details = no cost: NULL as in the store (v1 sends calculatedTotalCost 0 for it,
+                       -- v2 totalCost 0; v1 metrics keep such rows NULL, v2 metrics count them as 0 either way)
+                       CASE WHEN {_strip_nulls(_details(cols, "costDetails"))} = '{{}}' THEN NULL
+                            ELSE "totalCost" END AS total_cost,
                        "usagePricingTierName" AS usage_pricing_tier_name, "promptId" AS prompt_id,
                        "promptName" AS prompt_name, "promptVersion" AS prompt_version, "userId" AS user_id,
                        "sessionId" AS session_id, "traceName" AS trace_name,
