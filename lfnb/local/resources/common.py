@@ -13,6 +13,8 @@ so no value is ever formatted into SQL.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
@@ -297,3 +299,20 @@ def _js_type(value: Any) -> str:
     if value is None:
         return "null"
     return "object"
+
+
+def decode_v1_cursor(text: str) -> dict:
+    """The JSON object of a Langfuse ``{"v": 1, …}`` cursor (v3 scores, experiments): base64 or base64url.
+
+    Text that is not base64 JSON is the 400 ``Invalid cursor format`` (thrown inside the zod
+    transform, so not an issue list); another ``v`` is zod's discriminated-union issue.
+    """
+    try:
+        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid_request("Invalid cursor format") from None
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise zod_error([issue("invalid_union", ["cursor", "v"], "Invalid input", errors=[],
+                               note="No matching discriminator", discriminator="v")])
+    return data

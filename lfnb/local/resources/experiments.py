@@ -30,12 +30,11 @@ Cursor (both): base64url of ``{"v":1,"lastTime","lastTraceId","lastId","lastExpe
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from datetime import datetime
 
 from lfnb.local.handlers import ApiRequest, invalid_request, require_v4, zod_error
-from lfnb.local.resources.common import csv_param, int_param, iso, issue, parse_datetime, parse_json
+from lfnb.local.resources.common import csv_param, decode_v1_cursor, int_param, iso, issue, parse_datetime, parse_json
 from lfnb.local.resources.render import score_v3_json
 
 __all__ = ["experiments_list", "experiments_list_items", "EXPERIMENT_FIELD_GROUPS",
@@ -131,14 +130,7 @@ def _filter(req: ApiRequest, columns: dict[str, str], issues: list[dict]) -> lis
 
 
 def _decode_cursor(text: str) -> tuple[datetime, str, str, str]:
-    try:
-        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid_request("Invalid cursor format") from None
-    if not isinstance(data, dict) or data.get("v") != 1:
-        raise zod_error([issue("invalid_union", ["cursor", "v"], "Invalid input", errors=[],
-                               note="No matching discriminator", discriminator="v")])
+    data = decode_v1_cursor(text)
     keys = ("lastTime", "lastTraceId", "lastId", "lastExperimentId")
     bad = [k for k in keys if not isinstance(data.get(k), str)]
     if bad:

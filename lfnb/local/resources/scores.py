@@ -23,7 +23,6 @@ v3 (``web/src/pages/api/public/v3/scores/index.ts``, ``GetScoresQueryV3`` in
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import math
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from lfnb.local.resources.common import (
     Where,
     csv_param,
     datetime_param,
+    decode_v1_cursor,
     enum_param,
     int_param,
     invalid_request,
@@ -158,14 +158,7 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
     the zod transform, so not an issue list); JSON of the wrong shape raises a zod 400
     with the issue under ``["cursor", …]``.
     """
-    try:
-        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid_request("Invalid cursor format") from None
-    if not isinstance(data, dict) or data.get("v") != 1:
-        raise zod_error([issue("invalid_union", ["cursor", "v"], "Invalid input", errors=[],
-                               note="No matching discriminator", discriminator="v")])
+    data = decode_v1_cursor(text)
     issues = []
     last = coerce_date(data.get("lastTimestamp"))
     if last is None:
