@@ -29,25 +29,10 @@ import multiprocessing as mp
 import time
 from datetime import UTC, datetime, timedelta
 
+from memory import reset_peak, rss_kb  # bench/memory.py (scripts run from bench/)
+
 FIELDS = "core,basic,usage"
 LIMIT = 1000
-
-
-def _rss_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _reset_peak() -> None:
-    # Linux ≥ 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
 
 
 def _warm_up() -> None:
@@ -69,8 +54,8 @@ def _run_lfnb(server: dict, start: str, end: str, workers: int):
     # Warm-up on one small page (code paths, the generation probe) outside the measurement.
     lf.read_observations(start, end, fields=FIELDS.split(","), limit=10, max_rows=10, progress=False)
     requests0 = lf.transport.requests
-    _reset_peak()
-    base = _rss_kb("VmRSS")
+    reset_peak()
+    base = rss_kb("VmRSS")
     t0 = time.perf_counter()
     df = lf.read_observations(start, end, fields=FIELDS.split(","), limit=LIMIT, workers=workers, progress=False)
     seconds = time.perf_counter() - t0
@@ -86,8 +71,8 @@ def _run_sdk(server: dict, start: str, end: str, workers: int):
                       base_url=server["base_url"], tracing_enabled=False)
     api = client.api
     pd.DataFrame([o.dict() for o in api.observations.get_many(fields=FIELDS, limit=10).data])  # warm-up
-    _reset_peak()
-    base = _rss_kb("VmRSS")
+    reset_peak()
+    base = rss_kb("VmRSS")
     t0 = time.perf_counter()
     rows, cursor = [], None
     f, t = datetime.fromisoformat(start), datetime.fromisoformat(end)
@@ -111,8 +96,8 @@ def _run_requests(server: dict, start: str, end: str, workers: int):
     session.auth = (server["public_key"], server["secret_key"])
     url = server["base_url"] + "/api/public/v2/observations"
     pd.json_normalize(session.get(url, params={"fields": FIELDS, "limit": 10}, timeout=60).json()["data"])  # warm-up
-    _reset_peak()
-    base = _rss_kb("VmRSS")
+    reset_peak()
+    base = rss_kb("VmRSS")
     t0 = time.perf_counter()
     rows, cursor = [], None
     while True:
@@ -150,8 +135,8 @@ def _raw_loop(server: dict, start: str, end: str, parse: bool):
     session.auth = (server["public_key"], server["secret_key"])
     url = server["base_url"] + "/api/public/v2/observations"
     _ = session.get(url, params={"fields": FIELDS, "limit": 10}, timeout=60).content  # warm-up
-    _reset_peak()
-    base = _rss_kb("VmRSS")
+    reset_peak()
+    base = rss_kb("VmRSS")
     t0 = time.perf_counter()
     rows, cursor, n, counted = [], None, 0, 0
     while True:
@@ -199,7 +184,7 @@ LABELS = {"sdk": "(b) sdk", "requests": "(c) requests+json_normalize", "raw": "(
 def _child(kind: str, server: dict, start: str, end: str, workers: int, out) -> None:
     _warm_up()
     df, seconds, base = RUNNERS[kind](server, start, end, workers)
-    peak = _rss_kb("VmHWM")
+    peak = rss_kb("VmHWM")
     framed = not isinstance(df, _Rows)
     out.send({"rows": len(df), "seconds": seconds, "peak_mb": (peak - base) / 1024,
               "frame_mb": df.memory_usage(deep=True).sum() / 2**20 if framed else float("nan"),

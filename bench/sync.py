@@ -25,26 +25,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+from memory import reset_peak, rss_kb  # bench/memory.py (scripts run from bench/)
+
 ALL = ("core", "basic", "time", "io", "metadata", "model", "usage", "prompt", "metrics", "trace_context")
 QUERY = {"view": "observations", "dimensions": [{"field": "providedModelName"}],
          "metrics": [{"measure": "totalCost", "aggregation": "sum"}, {"measure": "count", "aggregation": "count"}],
          "timeDimension": {"granularity": "day"}}
-
-
-def _rss_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
 
 
 def _child(kind: str, server: dict, start: str, end: str, extra: dict, out) -> None:
@@ -56,8 +42,8 @@ def _child(kind: str, server: dict, start: str, end: str, extra: dict, out) -> N
     pd.Series(["x"], dtype="str")
     lf = lfnb.connect(server["url"], server["pk"], server["sk"])
     _ = lf.generation
-    base = _rss_kb("VmRSS")
-    _reset_peak()
+    base = rss_kb("VmRSS")
+    reset_peak()
     t0 = time.perf_counter()
     requests0 = lf.transport.requests
     rows = 0
@@ -77,7 +63,7 @@ def _child(kind: str, server: dict, start: str, end: str, extra: dict, out) -> N
         rows = len(lf.read_metrics({**QUERY, "fromTimestamp": start, "toTimestamp": end}, cache=False))
     seconds = time.perf_counter() - t0
     out.put({"rows": rows, "seconds": seconds, "requests": lf.transport.requests - requests0,
-             "peak_mb": (_rss_kb("VmHWM") - base) / 1024})
+             "peak_mb": (rss_kb("VmHWM") - base) / 1024})
 
 
 def run(kind: str, server: dict, start: datetime, end: datetime, **extra) -> dict:

@@ -26,6 +26,7 @@ from lfnb.local.resources.common import (
     iso,
     issue,
     not_found,
+    one_row,
     page_meta,
     page_params,
     paged,
@@ -242,10 +243,8 @@ def models_list(store, req: ApiRequest) -> dict:
 
 
 def _model(store, model_id: str) -> dict:
-    rows = store.fetch("SELECT * FROM models WHERE id = ?", [model_id])
-    if not rows:
-        raise not_found("Model not found within authorized project")
-    return rows[0]
+    return one_row(store, "SELECT * FROM models WHERE id = ?", [model_id],
+                   "Model not found within authorized project")
 
 
 def models_get(store, req: ApiRequest) -> dict:

@@ -183,6 +183,14 @@ def page_params(req: ApiRequest, issues: list[dict]) -> tuple[int, int]:
     return page, limit
 
 
+def one_row(store: Any, sql: str, params: list, not_found_message: str) -> dict:
+    """The first row ``sql`` finds, or Langfuse's 404 with ``not_found_message``."""
+    rows = store.fetch(sql, params)
+    if not rows:
+        raise not_found(not_found_message)
+    return rows[0]
+
+
 def page_meta(page: int, limit: int, total: int) -> dict:
     return {"page": page, "limit": limit, "totalItems": total,
             "totalPages": math.ceil(total / limit) if limit else 0}
@@ -283,11 +291,12 @@ def check_fields(body: dict, spec: dict[str, tuple[str, bool]], issues: list[dic
         }[kind]
         if not ok:
             issues.append(issue("invalid_type", [name],
-                                f"Invalid input: expected {kind}, received {_js_type(value)}",
+                                f"Invalid input: expected {kind}, received {js_type(value)}",
                                 expected=kind))
 
 
-def _js_type(value: Any) -> str:
+def js_type(value: Any) -> str:
+    """The JavaScript type name zod reports as ``received`` (``null`` for None)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):

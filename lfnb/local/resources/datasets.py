@@ -23,6 +23,7 @@ from lfnb.local.resources.common import (
     iso,
     issue,
     not_found,
+    one_row,
     page_meta,
     page_params,
     paged,
@@ -82,10 +83,7 @@ def _page(req: ApiRequest, issues: list[dict] | None = None) -> tuple[int, int]:
 
 
 def _dataset(store, name: str) -> dict:
-    rows = store.fetch("SELECT * FROM datasets WHERE name = ?", [name])
-    if not rows:
-        raise not_found(f"Dataset {name} not found within authorized project")
-    return rows[0]
+    return one_row(store, "SELECT * FROM datasets WHERE name = ?", [name], f"Dataset {name} not found within authorized project")
 
 
 _ORDER = "created_at DESC NULLS LAST, id DESC"
@@ -154,10 +152,8 @@ def dataset_items_list(store, req: ApiRequest) -> dict:
 
 
 def _item(store, item_id: str) -> dict:
-    rows = store.fetch("SELECT * FROM dataset_items WHERE id = ?", [item_id])
-    if not rows:
-        raise not_found("Dataset item not found within authorized project")
-    return rows[0]
+    return one_row(store, "SELECT * FROM dataset_items WHERE id = ?", [item_id],
+                   "Dataset item not found within authorized project")
 
 
 def dataset_items_get(store, req: ApiRequest) -> dict:

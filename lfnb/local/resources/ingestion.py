@@ -31,6 +31,7 @@ import re
 from typing import Any
 
 from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
+from lfnb.local.resources.common import js_type
 from lfnb.local.resources.ingestion_merge import apply_events, event_time
 
 __all__ = ["ROUTES", "ingestion_batch", "validate_event", "sort_batch", "EVENTS_ONLY_ERROR",
@@ -65,22 +66,8 @@ _SCORE_TARGETS = ("Provide exactly one of the following: traceId (with optional 
                   "or datasetRunId. ObservationId requires traceId.")
 
 
-def _received(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _type_issue(path: list, expected: str, value: Any) -> dict:
-    got = "undefined" if value is _MISSING else _received(value)
+    got = "undefined" if value is _MISSING else js_type(value)
     return {"expected": expected, "code": "invalid_type", "path": path,
             "message": f"Invalid input: expected {expected}, received {got}"}
 
@@ -318,11 +305,11 @@ def sort_batch(events: list[dict]) -> list[dict]:
 
 def _request_errors(body: Any) -> list[str]:
     if not isinstance(body, dict):
-        kind = "undefined" if body is None else _received(body)
+        kind = "undefined" if body is None else js_type(body)
         return [f"Invalid input: expected object, received {kind}"]
     out = []
     if not isinstance(body.get("batch"), list):
-        got = "undefined" if "batch" not in body else _received(body["batch"])
+        got = "undefined" if "batch" not in body else js_type(body["batch"])
         out.append(f"Invalid input: expected array, received {got}")
     return out
 

@@ -20,6 +20,7 @@ from lfnb.local.resources.common import (
     iso,
     issue,
     not_found,
+    one_row,
     page_meta,
     page_params,
     paged,
@@ -49,17 +50,13 @@ def queue_item_json(row: dict) -> dict:
 
 
 def _queue(store, queue_id: str) -> dict:
-    rows = store.fetch("SELECT * FROM annotation_queues WHERE id = ?", [queue_id])
-    if not rows:
-        raise not_found("Annotation queue not found within authorized project")
-    return rows[0]
+    return one_row(store, "SELECT * FROM annotation_queues WHERE id = ?", [queue_id],
+                   "Annotation queue not found within authorized project")
 
 
 def _item(store, queue_id: str, item_id: str) -> dict:
-    rows = store.fetch("SELECT * FROM annotation_queue_items WHERE queue_id = ? AND id = ?", [queue_id, item_id])
-    if not rows:
-        raise not_found("Annotation queue item not found within authorized project")
-    return rows[0]
+    return one_row(store, "SELECT * FROM annotation_queue_items WHERE queue_id = ? AND id = ?", [queue_id, item_id],
+                   "Annotation queue item not found within authorized project")
 
 
 def list_queues(store, req: ApiRequest) -> dict:

@@ -41,6 +41,7 @@ from lfnb.local.resources.common import (
     invalid_request,
     iso,
     issue,
+    js_type,
     not_found,
     number_param,
     page_meta,
@@ -166,17 +167,12 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
                             "Invalid input: expected date, received Date", expected="date", received="Invalid Date"))
     if not isinstance(data.get("lastId"), str):
         issues.append(issue("invalid_type", ["cursor", "lastId"],
-                            f"Invalid input: expected string, received {_js_type(data.get('lastId'))}",
+                            "Invalid input: expected string, received "
+                            + ("undefined" if data.get("lastId") is None else js_type(data["lastId"])),
                             expected="string"))
     if issues:
         raise zod_error(issues)
     return last, data["lastId"]
-
-
-def _js_type(value) -> str:
-    if value is None:
-        return "undefined"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(type(value), "object")
 
 
 def coerce_date(value) -> datetime | None:

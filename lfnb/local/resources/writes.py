@@ -35,6 +35,7 @@ from lfnb.local.resources.common import (
     iso,
     issue,
     not_found,
+    one_row,
     page_meta,
     page_params,
     paged,
@@ -257,10 +258,8 @@ def score_configs_get(store, req: ApiRequest) -> dict:
 
 
 def _get_config(cur_or_store, config_id: str) -> dict:
-    rows = cur_or_store.fetch("SELECT * FROM score_configs WHERE id = ?", [config_id])
-    if not rows:
-        raise not_found("Score config not found within authorized project")
-    return rows[0]
+    return one_row(cur_or_store, "SELECT * FROM score_configs WHERE id = ?", [config_id],
+                   "Score config not found within authorized project")
 
 
 def score_configs_get_by_id(store, req: ApiRequest) -> dict:
