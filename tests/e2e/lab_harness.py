@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -227,8 +228,11 @@ class LabBrowser:
         page = self.new_context().new_page()
         nb = NotebookPage(self, page, name)
         nb._t_open = time.monotonic()
-        # ?reset: start from an empty workspace (no tabs restored from an earlier page)
-        page.goto(self.lab.url(f"lab/tree/{name}?reset"), wait_until="commit", timeout=timeout * 1000)
+        # A workspace of its own per page (pages opened side by side would all save the shared "default"
+        # workspace at once), and ?reset: start it empty (no tabs restored from an earlier page).
+        workspace = "e2e-" + re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+        page.goto(self.lab.url(f"lab/workspaces/{workspace}/tree/{name}?reset"), wait_until="commit",
+                  timeout=timeout * 1000)
         return nb
 
 _JS_PANEL = """const panel = (name) => { for (const w of window.jupyterapp.shell.widgets('main'))
@@ -277,12 +281,18 @@ class NotebookPage:
         self.open_seconds = self.run_seconds = None
         page.on("console", self._on_console)
         page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
+        page.on("response", self._on_response)
 
     def _on_console(self, msg) -> None:
         line = f"{msg.type}: {msg.text}"
         self.console_all.append(line)
         if msg.type == "error":
             self.console_errors.append(line)
+
+    def _on_response(self, response) -> None:
+        # the console's "Failed to load resource … 500" names no URL: say which request failed
+        if response.status >= 500:
+            self.console_errors.append(f"http {response.status}: {response.request.method} {response.url}")
 
     def state(self) -> dict:
         return self.page.evaluate(_JS_STATE, self.name)
