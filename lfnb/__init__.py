@@ -35,6 +35,8 @@ _FACADE = {
     "ServerError": "lfnb.errors",
     "PaginationError": "lfnb.errors",
     "QueryValidationError": "lfnb.errors",
+    "UnconfirmedWriteError": "lfnb.errors",
+    "LakeError": "lfnb.lake",
     "LfnbTruncationWarning": "lfnb.errors",
 }
 

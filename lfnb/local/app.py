@@ -48,7 +48,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, request_response
 
 from lfnb.local.faults import FaultPlan, equivalent_cursor, error_reply, short_limit
 from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
@@ -70,7 +70,6 @@ EVENTS_ONLY_MESSAGE = (
     "Learn more about Langfuse v4 at: https://langfuse.com/docs/v4"
 )
 _HOST_HINT = ". Confirm that you've configured the correct host."
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _HIDDEN_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 _CURSOR_DEFAULT_LIMIT = 50   # v2 observations and v3 scores both default to 50 rows
 
@@ -110,7 +109,9 @@ def create_app(store, *, public_key: str, secret_key: str, generation: str = "v4
         faults = FaultPlan.parse(faults) if faults.strip() else None
     api = LocalApi(store, build_table(), public_key, secret_key, generation, rate_limit, faults,
                    float(latency_ms or 0))
-    app = Starlette(routes=[Route("/{path:path}", api.endpoint, methods=_METHODS)])
+    # No method list: every method reaches the route table, so TRACE or PROPFIND get
+    # Langfuse's JSON 405 like any other method the path does not serve.
+    app = Starlette(routes=[Mount("", app=request_response(api.endpoint))])
     app.state.lfnb = api
     return app
 

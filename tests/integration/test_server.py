@@ -134,6 +134,16 @@ def test_wrong_method_is_json_405(v4_server):
     assert r.json() == {"message": "Method not allowed", "error": "MethodNotAllowedError"}
 
 
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "FOO"])
+def test_any_unknown_http_method_gets_the_same_json_405(v4_server, method):
+    # Methods no route serves are answered by lfnb.local itself, not by the framework's text/plain 405.
+    r = requests.request(method, v4_server.base_url + "/api/public/traces", auth=AUTH, timeout=5)
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/json"
+    assert "allow" not in r.headers
+    assert r.json() == {"message": "Method not allowed", "error": "MethodNotAllowedError"}
+
+
 def test_unimplemented_operation_is_501_naming_it(v4_server):
     op = v4_server.app.state.lfnb.table.get("GET", "/api/public/scim/Users")
     saved, op.handler = op.handler, None

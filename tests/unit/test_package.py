@@ -10,9 +10,10 @@ import pytest
 import lfnb
 
 PUBLIC = [
-    "ApiError", "AuthError", "Client", "ConfigError", "Filter", "LfnbError", "LfnbTruncationWarning",
+    "ApiError", "AuthError", "Client", "ConfigError", "Filter", "LakeError", "LfnbError", "LfnbTruncationWarning",
     "MetricsQuery", "NotFoundError", "PaginationError", "QueryValidationError", "RateLimitError",
-    "ServerError", "TransportError", "connect", "histogram_frame", "open_lake", "validate_query", "__version__",
+    "ServerError", "TransportError", "UnconfirmedWriteError", "connect", "histogram_frame", "open_lake",
+    "validate_query", "__version__",
 ]
 
 
