@@ -263,9 +263,14 @@ def set_row(state: FilterState, index: int, **changes: str) -> FilterState:
 
 
 def add_row(state: FilterState, column: str | None = None) -> FilterState:
-    """Append a row, on ``column`` (default: the target's first column)."""
-    cols = columns_for(state.target)
-    column = column if column is not None else (cols[0]["id"] if cols else "")
+    """Append a row, on ``column`` (default: the target's first column no row uses yet).
+
+    Clicking "+ filter" twice thus offers two different columns instead of the same one twice.
+    """
+    if column is None:
+        ids = [c["id"] for c in columns_for(state.target)]
+        used = {r.column for r in state.rows}
+        column = next((c for c in ids if c not in used), ids[0] if ids else "")
     new = replace(state, rows=state.rows + (FilterRow(),))
     return set_row(new, len(new.rows) - 1, column=column)
 

@@ -70,6 +70,19 @@ def test_new_rows_and_column_changes_pick_valid_type_and_operator():
     assert fs.remove_row(s, 0).rows == ()
 
 
+def test_a_new_row_without_a_column_takes_the_first_column_not_in_use():
+    ids = [c["id"] for c in fs.columns_for("observations_v2")]
+    s = fs.add_row(fs.FilterState("observations_v2"))
+    s = fs.add_row(s)
+    assert [r.column for r in s.rows] == ids[:2]
+    s = fs.add_row(fs.add_row(fs.FilterState("observations_v2"), ids[0]))  # the first is taken: the next one
+    assert [r.column for r in s.rows] == ids[:2]
+    full = fs.FilterState("observations_v2")
+    for c in ids:
+        full = fs.add_row(full, c)
+    assert fs.add_row(full).rows[-1].column == ids[0]  # every column in use: the first again
+
+
 def test_values_are_parsed_by_filter_type():
     s = build("observations_v2",
               {"column": "name", "value": "chat, qa ,"},
