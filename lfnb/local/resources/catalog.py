@@ -30,6 +30,7 @@ from lfnb.local.resources.common import (
     page_meta,
     page_params,
     paged,
+    paged_json,
     parse_datetime,
     parse_json,
     project,
@@ -238,8 +239,7 @@ def models_list(store, req: ApiRequest) -> dict:
     page, limit = page_params(req, issues)
     if issues:
         raise zod_error(issues)
-    rows, total = paged(store, "*", "models", Where(), "model_name, id", page, limit)
-    return {"data": [model_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(model_json, store, "*", "models", Where(), "model_name, id", page, limit)
 
 
 def _model(store, model_id: str) -> dict:

@@ -18,14 +18,14 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from lfnb.local.handlers import ApiProblem, ApiRequest, invalid_request, not_found, zod_error
 
 __all__ = [
-    "Where", "page_params", "page_meta", "paged", "iso", "parse_json", "parse_datetime",
+    "Where", "page_params", "page_meta", "paged", "paged_json", "iso", "parse_json", "parse_datetime",
     "datetime_param", "enum_param", "int_param", "number_param", "csv_param", "project",
     "issue", "ApiProblem", "invalid_request", "not_found", "zod_error", "DEFAULT_LIMIT",
     "MAX_LIMIT", "require_body", "check_fields", "body_issue",
@@ -244,6 +244,13 @@ def paged(store: Any, select: str, from_sql: str, where: Where, order_by: str,
                f"ORDER BY {order_by}")
     rows = store.fetch(sql, [*where.params, limit, (page - 1) * limit])
     return rows, total
+
+
+def paged_json(render: Callable[[dict], dict], store: Any, select: str, from_sql: str, where: Where,
+               order_by: str, page: int, limit: int, *, key: str | None = None) -> dict:
+    """A v1 list's answer: ``{"data": [render(row), ...], "meta": page_meta(...)}`` for one :func:`paged` page."""
+    rows, total = paged(store, select, from_sql, where, order_by, page, limit, key=key)
+    return {"data": [render(r) for r in rows], "meta": page_meta(page, limit, total)}
 
 
 def project(store: Any) -> dict:

@@ -24,9 +24,8 @@ from lfnb.local.resources.common import (
     issue,
     not_found,
     one_row,
-    page_meta,
     page_params,
-    paged,
+    paged_json,
     parse_json,
     project,
     require_body,
@@ -94,8 +93,7 @@ _ORDER = "created_at DESC NULLS LAST, id DESC"
 def datasets_list(store, req: ApiRequest) -> dict:
     """``GET /api/public/v2/datasets`` (``PaginatedDatasets``)."""
     page, limit = _page(req)
-    rows, total = paged(store, "*", "datasets", Where(), _ORDER, page, limit)
-    return {"data": [dataset_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(dataset_json, store, "*", "datasets", Where(), _ORDER, page, limit)
 
 
 def datasets_get(store, req: ApiRequest) -> dict:
@@ -146,9 +144,8 @@ def dataset_items_list(store, req: ApiRequest) -> dict:
     where.eq("source_trace_id", req.get("sourceTraceId")).eq("source_observation_id", req.get("sourceObservationId"))
     if version is not None:
         where.add("created_at <= ?", version)
-    rows, total = paged(store, "dataset_items.*", "dataset_items", where, _ORDER, page, limit,
-                        key="dataset_items.id")
-    return {"data": [item_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(item_json, store, "dataset_items.*", "dataset_items", where, _ORDER,
+                      page, limit, key="dataset_items.id")
 
 
 def _item(store, item_id: str) -> dict:
@@ -209,9 +206,8 @@ def datasets_get_runs(store, req: ApiRequest) -> dict:
     """``GET /api/public/datasets/{datasetName}/runs`` (``PaginatedDatasetRuns``)."""
     page, limit = _page(req)
     dataset = _dataset(store, req.path_params["datasetName"])
-    rows, total = paged(store, "*", "dataset_runs", Where().eq("dataset_id", dataset["id"]), _ORDER,
-                        page, limit)
-    return {"data": [run_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(run_json, store, "*", "dataset_runs", Where().eq("dataset_id", dataset["id"]), _ORDER,
+                      page, limit)
 
 
 def _run(store, dataset: dict, run_name: str) -> dict:
@@ -251,9 +247,8 @@ def dataset_run_items_list(store, req: ApiRequest) -> dict:
                        [req.get("datasetId"), req.get("runName")])
     if not runs:
         raise not_found(f"Dataset run {req.get('runName')} not found within dataset {req.get('datasetId')}")
-    rows, total = paged(store, "*", "dataset_run_items", Where().eq("dataset_run_id", runs[0]["id"]),
-                        _ORDER, page, limit)
-    return {"data": [run_item_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(run_item_json, store, "*", "dataset_run_items", Where().eq("dataset_run_id", runs[0]["id"]), _ORDER,
+                      page, limit)
 
 
 def dataset_run_items_create(store, req: ApiRequest) -> dict:

@@ -21,9 +21,8 @@ from lfnb.local.resources.common import (
     issue,
     not_found,
     one_row,
-    page_meta,
     page_params,
-    paged,
+    paged_json,
     project,
     require_body,
     zod_error,
@@ -65,9 +64,8 @@ def list_queues(store, req: ApiRequest) -> dict:
     page, limit = page_params(req, issues)
     if issues:
         raise zod_error(issues)
-    rows, total = paged(store, "*", "annotation_queues", Where(), "created_at DESC NULLS LAST, id DESC",
-                        page, limit)
-    return {"data": [queue_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(queue_json, store, "*", "annotation_queues", Where(), "created_at DESC NULLS LAST, id DESC",
+                      page, limit)
 
 
 def create_queue(store, req: ApiRequest) -> dict:
@@ -109,8 +107,8 @@ def list_queue_items(store, req: ApiRequest) -> dict:
         raise zod_error(issues)
     queue = _queue(store, req.path_params["queueId"])
     where = Where().eq("queue_id", queue["id"]).eq("status", status)
-    rows, total = paged(store, "*", "annotation_queue_items", where, "created_at NULLS LAST, id", page, limit)
-    return {"data": [queue_item_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(queue_item_json, store, "*", "annotation_queue_items", where, "created_at NULLS LAST, id",
+                      page, limit)
 
 
 def get_queue_item(store, req: ApiRequest) -> dict:

@@ -33,6 +33,7 @@ from lfnb.local.resources.common import (
     page_meta,
     page_params,
     paged,
+    paged_json,
     project,
     zod_error,
 )
@@ -203,9 +204,8 @@ def observations_get_many(store, req: ApiRequest) -> dict:
         where.add("o.start_time >= ?", from_ts)
     if to_ts is not None and "toStartTime" not in overridden:
         where.add("o.start_time < ?", to_ts)
-    rows, total = paged(store, _OBS_SELECT, _OBS_FROM, where, "o.start_time DESC, o.id DESC",
-                        page, limit, key="o.id")
-    return {"data": [observation_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(observation_json, store, _OBS_SELECT, _OBS_FROM, where, "o.start_time DESC, o.id DESC",
+                      page, limit, key="o.id")
 
 
 def observations_get(store, req: ApiRequest) -> dict:
@@ -232,8 +232,7 @@ def sessions_list(store, req: ApiRequest) -> dict:
         where.add("created_at < ?", to_ts)
     # sessions compare one value literally ("a,b" is one name) and repeated values as IN
     where.any_of("environment", req.get_all("environment"))
-    rows, total = paged(store, "*", "sessions", where, "created_at DESC, id DESC", page, limit)
-    return {"data": [session_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(session_json, store, "*", "sessions", where, "created_at DESC, id DESC", page, limit)
 
 
 def sessions_get(store, req: ApiRequest) -> dict:

@@ -36,9 +36,8 @@ from lfnb.local.resources.common import (
     issue,
     not_found,
     one_row,
-    page_meta,
     page_params,
-    paged,
+    paged_json,
     parse_json,
     project,
     require_body,
@@ -252,9 +251,8 @@ def score_configs_get(store, req: ApiRequest) -> dict:
     page, limit = page_params(req, issues)
     if issues:
         raise zod_error(issues)
-    rows, total = paged(store, "*", "score_configs", Where(), "created_at DESC NULLS LAST, id DESC",
-                        page, limit)
-    return {"data": [config_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(config_json, store, "*", "score_configs", Where(), "created_at DESC NULLS LAST, id DESC",
+                      page, limit)
 
 
 def _get_config(cur_or_store, config_id: str) -> dict:
@@ -365,8 +363,7 @@ def comments_get(store, req: ApiRequest) -> dict:
         raise zod_error(issues)
     where = Where().eq("object_type", object_type).eq("object_id", req.get("objectId")) \
         .eq("author_user_id", req.get("authorUserId"))
-    rows, total = paged(store, "*", "comments", where, "created_at DESC NULLS LAST, id DESC", page, limit)
-    return {"data": [comment_json(r) for r in rows], "meta": page_meta(page, limit, total)}
+    return paged_json(comment_json, store, "*", "comments", where, "created_at DESC NULLS LAST, id DESC", page, limit)
 
 
 def comments_get_by_id(store, req: ApiRequest) -> dict:
