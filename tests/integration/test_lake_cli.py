@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,10 +61,13 @@ def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(t
         proc.wait(timeout=30)
         killed = visible(lake)
         assert killed and len(killed) < 6, killed            # killed between its first and last partition
+        stale = json.loads((lake / ".lfnb-lock").read_text())  # kill -9 leaves the lock of a dead pid ...
+        assert (stale["pid"], stale["host"]) == (proc.pid, socket.gethostname())
         opened = lfnb.open_lake(lake)
         assert len(opened.read("observations")) > 0          # every visible partition is complete
         lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
         lf.sync(lake, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        assert not (lake / ".lfnb-lock").exists()            # ... which the next sync took over and released
         reference = tmp_path / "reference"
         lf.sync(reference, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
         assert visible(lake) == visible(reference)
