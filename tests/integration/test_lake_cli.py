@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -73,3 +74,26 @@ def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(t
         assert visible(lake) == visible(reference)
         for resource in ("observations", "scores"):
             pdt.assert_frame_equal(lfnb.open_lake(lake).read(resource), lfnb.open_lake(reference).read(resource))
+
+
+def test_a_second_sync_of_a_lake_being_synced_is_refused_naming_the_first(tmp_path):
+    with serve(port=0, generation="v4", latency_ms=300, **TINY) as server:
+        lake = tmp_path / "lake"
+        first = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not visible(lake):
+            time.sleep(0.02)
+        lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
+        with pytest.raises(lfnb.LfnbError) as caught:
+            lf.sync(lake, since=WINDOW[1], until=WINDOW[3])
+        assert first.poll() is None, "the first sync ended before the second started"
+        assert re.fullmatch(
+            rf"{re.escape(str(lake))} is being synced by another process \(host '{re.escape(socket.gethostname())}', "
+            rf"pid {first.pid}, started \S+\); the lake is unchanged\. Wait for that sync to end\. If it is no longer "
+            r"running \(a killed sync on another machine\), the lock is stale: "
+            rf"delete {re.escape(str(lake))}/\.lfnb-lock and sync again", str(caught.value)), str(caught.value)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err                    # the refused sync did not disturb the running one
+        assert not (lake / ".lfnb-lock").exists()
+        again = lf.sync(lake, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        assert again["partitions"].sum() == 0                # the first sync completed the lake
