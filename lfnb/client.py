@@ -159,13 +159,14 @@ class Client(GenerationReads):
     # ------------------------------------------------------------------ lake
     def sync(self, path: Any, *, resources: Any = ("observations", "scores", "traces"), since: Any = None,
              until: Any = None, lookback: Any = "2h", workers: int = 1, progress: bool | None = None,
-             verify: bool = False) -> pd.DataFrame:
-        """Mirror this project into a local Parquet lake at ``path``, incrementally (see :mod:`lfnb.lake.sync`).
+             verify: bool = False, storage_options: dict | None = None) -> pd.DataFrame:
+        """Mirror this project into a Parquet lake at ``path``, incrementally (see :mod:`lfnb.lake.sync`).
 
         Parameters
         ----------
         path : str or Path
-            An empty or new directory, or a lake of this project.
+            An empty or new directory, or a lake of this project: a local path or an fsspec
+            URL (``file://…``, ``memory://…``, ``s3://bucket/prefix``, ``gs://…``).
         resources : sequence of {"observations", "scores", "traces"}
         since, until : str, datetime or Timestamp, optional
             The window (naive = UTC). Default: from the lake's high-water mark minus
@@ -180,6 +181,8 @@ class Client(GenerationReads):
         verify : bool
             Compare per-day counts with the server (one Metrics query per resource view)
             and re-read, replacing, the days that differ (catches deletions).
+        storage_options : dict, optional
+            Passed to the fsspec filesystem of a URL ``path`` (credentials, ``endpoint_url``, …).
 
         Returns
         -------
@@ -191,12 +194,14 @@ class Client(GenerationReads):
         ------
         lfnb.lake.LakeError
             Unwritable path, a directory that is not a lake, a lake of another project or
-            schema version, an unknown resource, ``since`` not before ``until``, a failed write.
+            schema version, an unknown resource, ``since`` not before ``until``, a failed write,
+            another sync of the same lake still running (its lock names the holder), a URL
+            whose filesystem protocol is unknown or not installed.
         """
         from lfnb.lake.sync import sync
 
         return sync(self, path, resources=resources, since=since, until=until, lookback=lookback,
-                    workers=workers, progress=progress, verify=verify)
+                    workers=workers, progress=progress, verify=verify, storage_options=storage_options)
 
     # ------------------------------------------------------------------ writes
     def create_scores(self, df: pd.DataFrame, *, workers: int = 4) -> pd.DataFrame:

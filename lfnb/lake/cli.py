@@ -1,4 +1,4 @@
-"""``lfnb sync PATH [--since ISO] [--until ISO] [--resources a,b] [--workers N] [--lookback 2h] [--verify]``.
+"""``lfnb sync PATH|URL [--since ISO] [--until ISO] [--resources a,b] [--workers N] [--lookback 2h] [--verify]``.
 
 Credentials and server come from ``LANGFUSE_PUBLIC_KEY``, ``LANGFUSE_SECRET_KEY`` and
 ``LANGFUSE_BASE_URL`` (or ``LANGFUSE_HOST``), as for :func:`lfnb.connect`. Prints the
@@ -14,7 +14,8 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="the lake directory (created when missing)")
+    parser.add_argument("path", help="the lake directory (created when missing) or an fsspec URL (s3://bucket/lake; "
+                                     "credentials as the filesystem finds them, e.g. AWS_* variables)")
     parser.add_argument("--since", help="start of the window, ISO 8601 (naive = UTC); default: high-water "
                                         "mark minus --lookback, or the whole history on a first sync")
     parser.add_argument("--until", help="end of the window (exclusive); default: now")

@@ -1,8 +1,10 @@
 """Frames ↔ Parquet partitions of a lake: layout, encoding and dtypes.
 
 Layout: ``ROOT/<resource>/day=YYYY-MM-DD/part-0.parquet`` (one file per UTC day of the
-resource's time column), plus ``ROOT/_lfnb_lake.json`` and the hidden ``ROOT/.lfnb-tmp/``
-where files are written before an atomic ``os.replace`` moves them into place.
+resource's time column), plus ``ROOT/_lfnb_lake.json``, the hidden ``ROOT/.lfnb-tmp/`` where
+files are written before they are moved into place (:mod:`lfnb.lake.location`) and, while a
+sync runs, the hidden ``ROOT/.lfnb-lock`` (:mod:`lfnb.lake.lock`). ``ROOT`` is a
+:class:`~lfnb.lake.location.Location`: a local directory or an fsspec URL.
 
 A partition holds the frame ``lf.read_*`` returns, rows sorted by (time, id); ``json``
 columns (``metadata``, ``tags``, ``modelParameters``) are stored as JSON text and decoded on
@@ -17,12 +19,12 @@ import io
 import json
 from collections.abc import Iterable
 from datetime import date
-from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from lfnb.frames.columns import DTYPES, DYNAMIC_PREFIXES, OBSERVATION_GROUPS, SPECS, observation_columns
-from lfnb.lake.state import LakeError, atomic_write
+from lfnb.lake.location import as_location
 
 __all__ = ["RESOURCES", "TIME_COLUMN", "columns_of", "encode", "decode", "partition_path", "days_of",
            "read_partition", "write_partition", "remove_partition", "typed_empty"]
@@ -94,46 +96,32 @@ def typed_empty(resource: str, columns: list[str] | None = None) -> pd.DataFrame
     return decode(pd.DataFrame({c: pd.Series([], dtype=object) for c in names}), resource, names)
 
 
-def partition_path(root: Path, resource: str, day: date) -> Path:
-    return root / resource / f"day={day.isoformat()}" / PART
+def partition_path(resource: str, day: date) -> str:
+    """The partition file of one day, relative to the lake's root."""
+    return f"{resource}/day={day.isoformat()}/{PART}"
 
 
-def days_of(root: Path, resource: str) -> list[date]:
+def days_of(root: Any, resource: str) -> list[date]:
     """The days holding a partition of ``resource`` (sorted)."""
-    base = root / resource
-    if not base.is_dir():
-        return []
-    out = []
-    for d in base.iterdir():
-        if d.name.startswith("day=") and (d / PART).exists():
-            out.append(date.fromisoformat(d.name[4:]))
-    return sorted(out)
+    found = as_location(root).glob(f"{resource}/day=*/{PART}")
+    return sorted(date.fromisoformat(rel.split("/")[1][4:]) for rel in found)
 
 
-def read_partition(root: Path, resource: str, day: date, columns: list[str] | None = None) -> pd.DataFrame | None:
+def read_partition(root: Any, resource: str, day: date, columns: list[str] | None = None) -> pd.DataFrame | None:
     """The stored (encoded) frame of one day, or None when the day has no partition."""
-    path = partition_path(root, resource, day)
-    if not path.exists():
+    root, rel = as_location(root), partition_path(resource, day)
+    if not root.exists(rel):
         return None
-    return pd.read_parquet(path, columns=columns)
+    return root.read_parquet(rel, columns=columns)
 
 
-def write_partition(root: Path, resource: str, day: date, stored: pd.DataFrame) -> None:
+def write_partition(root: Any, resource: str, day: date, stored: pd.DataFrame) -> None:
     """Replace one day's file atomically (``stored`` is already encoded and sorted)."""
-    target = partition_path(root, resource, day)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        stored.to_parquet(buf, index=False)
-    except OSError as exc:
-        raise LakeError(f"Cannot write {target}: {exc.strerror or exc}; the lake is unchanged") from exc
-    atomic_write(root, target, buf.getvalue())
+    root, rel = as_location(root), partition_path(resource, day)
+    buf = io.BytesIO()
+    stored.to_parquet(buf, index=False)
+    root.write_atomic(rel, buf.getvalue())
 
 
-def remove_partition(root: Path, resource: str, day: date) -> None:
-    path = partition_path(root, resource, day)
-    path.unlink(missing_ok=True)
-    try:
-        path.parent.rmdir()
-    except OSError:
-        pass
+def remove_partition(root: Any, resource: str, day: date) -> None:
+    as_location(root).remove(partition_path(resource, day))

@@ -8,34 +8,47 @@
 >>> lake.dask("observations").groupby("type")["totalCost"].sum().compute()
 
 Every reader sees only complete partitions: a sync replaces each day's file atomically
-and writes its temp files under the hidden ``.lfnb-tmp/`` that no reader looks at.
+and writes its temp files under the hidden ``.lfnb-tmp/`` that no reader looks at. Readers
+never take the sync lock.
+
+``path`` may be an fsspec URL (``memory://lake``, ``s3://bucket/lake`` with
+``storage_options``): frames, SQL (DuckDB reads through the registered fsspec filesystem),
+metrics and Dask read the same files there.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from lfnb.errors import ConfigError
 from lfnb.lake import files
+from lfnb.lake.location import Location
 from lfnb.lake.state import STATE_FILE, LakeError, LakeState
 from lfnb.langfuse.timestamps import to_utc
 
 __all__ = ["Lake", "open_lake"]
 
 
-def open_lake(path: Any) -> Lake:
+def open_lake(path: Any, *, storage_options: dict | None = None) -> Lake:
     """The lake at ``path`` (a directory written by :meth:`lfnb.Client.sync`).
+
+    Parameters
+    ----------
+    path : str or Path
+        A local directory or an fsspec URL (``file://…``, ``memory://…``, ``s3://bucket/prefix``).
+    storage_options : dict, optional
+        Passed to the fsspec filesystem of a URL (credentials, ``endpoint_url``, …).
 
     Raises
     ------
     LakeError
-        ``path`` does not exist, is not a lake, or has another schema version.
+        ``path`` does not exist, is not a lake, has another schema version, or names a
+        filesystem protocol that is unknown or whose package is not installed.
     """
-    root = Path(path).expanduser()
-    if not root.is_dir():
+    root = Location.of(path, storage_options)
+    if not root.exists(STATE_FILE) and not root.isdir():
         raise LakeError(f"{root} does not exist or is not a directory; create a lake with lf.sync({str(root)!r})")
     state = LakeState.load(root)
     if state is None:
@@ -46,7 +59,7 @@ def open_lake(path: Any) -> Lake:
 class Lake:
     """A synced Parquet lake (see the module docstring); open it with :func:`open_lake`."""
 
-    def __init__(self, root: Path, state: LakeState):
+    def __init__(self, root: Location, state: LakeState):
         self.root = root
         self.state = state
         self._store = None           # the metrics store (see metrics_store)
@@ -99,9 +112,11 @@ class Lake:
                 continue
             if end is not None and pd.Timestamp(day, tz="UTC") >= end:
                 continue
-            stored = files.read_partition(self.root, resource, day)
             if read_cols is not None:
-                stored = stored[[c for c in read_cols if c in stored.columns]]
+                present = set(self.root.read_schema(files.partition_path(resource, day)))
+                stored = files.read_partition(self.root, resource, day, [c for c in read_cols if c in present])
+            else:
+                stored = files.read_partition(self.root, resource, day)
             parts.append(stored)
         if not parts:
             frame = files.typed_empty(resource)
@@ -132,9 +147,7 @@ class Lake:
     def _all_columns(self, resource: str) -> list[str]:
         names = {c for c, _ in files.columns_of(resource)}
         for day in files.days_of(self.root, resource):
-            import pyarrow.parquet as pq
-
-            names |= set(pq.read_schema(files.partition_path(self.root, resource, day)).names)
+            names |= set(self.root.read_schema(files.partition_path(resource, day)))
         return list(names)
 
     # ------------------------------------------------------------------ SQL
@@ -147,9 +160,11 @@ class Lake:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
+            if not self.root.local:
+                con.register_filesystem(self.root.fs)
             for resource in files.RESOURCES:
                 if files.days_of(self.root, resource):
-                    glob = str(self.root / resource / "day=*" / files.PART).replace("'", "''")
+                    glob = self.root.url(f"{resource}/day=*/{files.PART}").replace("'", "''")
                     con.execute(f"CREATE VIEW {resource} AS SELECT * FROM read_parquet('{glob}', "
                                 "hive_partitioning = true, union_by_name = true)")
                 elif resource == "traces" and self.generation == "v4":
@@ -180,8 +195,8 @@ class Lake:
         """The in-memory store :meth:`metrics` queries, rebuilt when a partition file changed."""
         from lfnb.lake.metrics import load_store
 
-        stamp = tuple((str(p), p.stat().st_mtime_ns) for r in files.RESOURCES
-                      for p in (files.partition_path(self.root, r, d) for d in files.days_of(self.root, r)))
+        stamp = tuple((rel, self.root.stamp(rel)) for r in files.RESOURCES
+                      for rel in (files.partition_path(r, d) for d in files.days_of(self.root, r)))
         if self._store is None or self._stamp != stamp:
             if self._store is not None:
                 self._store.close()
@@ -205,12 +220,15 @@ class Lake:
         days = files.days_of(self.root, resource)
         names = files.ordered_columns(resource, set(self._all_columns(resource)))
         meta = files.typed_empty(resource, names)
-        paths = [str(files.partition_path(self.root, resource, d)) for d in days]
+        paths = [self.root.join(files.partition_path(resource, d)) for d in days]
         # dask would turn the frames' ``str`` columns into ``string[pyarrow]`` (NA instead of NaN)
         with dask.config.set({"dataframe.convert-string": False}):
             if not paths:
                 return dd.from_pandas(meta, npartitions=1)
-            return dd.from_map(_load, paths, [resource] * len(paths), [names] * len(paths), meta=meta,
+            # the fsspec filesystem (None on local disk) travels to the workers with each task: an
+            # s3fs filesystem pickles with its storage_options, so a cluster's workers read s3:// too
+            n = len(paths)
+            return dd.from_map(_load, paths, [resource] * n, [names] * n, [self.root.fs] * n, meta=meta,
                                enforce_metadata=False)
 
 
@@ -227,6 +245,6 @@ def _api_order(frame: pd.DataFrame, resource: str, generation: str) -> pd.DataFr
     return ordered.drop(columns="_hash") if "_hash" in ordered.columns else ordered
 
 
-def _load(path: str, resource: str, names: list[str]) -> pd.DataFrame:
-    stored = pd.read_parquet(path)
+def _load(path: str, resource: str, names: list[str], fs=None) -> pd.DataFrame:
+    stored = pd.read_parquet(path, filesystem=fs)
     return files.decode(stored, resource, names)

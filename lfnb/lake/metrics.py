@@ -46,7 +46,7 @@ def run_over_lake(lake, query: Any, version: str = "v2") -> pd.DataFrame:
 def _glob(lake, resource: str) -> str | None:
     if not files.days_of(lake.root, resource):
         return None
-    return str(lake.root / resource / "day=*" / files.PART).replace("'", "''")
+    return lake.root.url(f"{resource}/day=*/{files.PART}").replace("'", "''")
 
 
 def _details(columns: list[str], prefix: str) -> str:
@@ -71,6 +71,8 @@ def load_store(lake):
     store = Store()
     project = (lake.state.project_id or "lake").replace("'", "''")
     with store.write() as cur:
+        if not lake.root.local:
+            cur.register_filesystem(lake.root.fs)     # DuckDB reads memory://, s3://… through fsspec
         cur.execute("INSERT INTO projects (id, name) VALUES (?, ?)", [project, project])
         obs = _glob(lake, "observations")
         if obs:

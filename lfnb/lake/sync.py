@@ -9,12 +9,17 @@ day:
   stored rows the server did not return are kept (a GET API can lag ingestion; deletions
   are caught by ``verify=True``);
 * the day's partition is rewritten only when a row is new or changed — a sync with
-  nothing new writes nothing — via a hidden temp file and an atomic ``os.replace``;
+  nothing new writes nothing — via a hidden temp file moved onto the fixed name
+  (:mod:`lfnb.lake.location`: ``os.replace`` on local disk, a single-object copy on an
+  object store);
 * the state file is replaced only when every day of the window is written.
 
 A sync killed at any point leaves complete partitions only (each file is the old one or
 the new one), and the next sync repeats the window from the old high-water mark; upserts
-are idempotent, so it ends identical to an uninterrupted sync.
+are idempotent, so it ends identical to an uninterrupted sync. One sync at a time: a sync
+holds the lake's lock (:mod:`lfnb.lake.lock`) while it runs; readers never need it.
+
+``path`` is a local directory or an fsspec URL (``s3://bucket/lake`` with ``storage_options``).
 
 On v4 servers ``traces`` are not stored: :meth:`lfnb.lake.Lake.read` derives them from the
 lake's observations exactly as ``lf.read_traces`` derives them from the v2 observations API.
@@ -22,15 +27,15 @@ lake's observations exactly as ``lf.read_traces`` derives them from the v2 obser
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from lfnb.lake import files
+from lfnb.lake.location import Location
+from lfnb.lake.lock import sync_lock
 from lfnb.lake.state import TMP_DIR, LakeError, LakeState
 from lfnb.langfuse.timestamps import to_utc, utc_now
 
@@ -63,22 +68,26 @@ def _resources(resources: Any) -> tuple[str, ...]:
     return names
 
 
-def _prepare_root(path: Any) -> Path:
-    root = Path(path).expanduser()
+def _make_root(root: Location) -> None:
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / TMP_DIR
-        if probe.exists():
-            shutil.rmtree(probe)          # temp files of a killed sync: never visible, now dropped
-        probe.mkdir()
+        root.makedirs()
     except OSError as exc:
         raise LakeError(f"Cannot write the lake at {root}: {exc.strerror or exc}") from exc
-    return root
+
+
+def _clear_tmp(root: Location) -> None:
+    """Drop the temp files of a killed sync (never visible; only the lock holder may do this)."""
+    try:
+        if root.exists(TMP_DIR):
+            root.rmtree(TMP_DIR)
+        root.makedirs(TMP_DIR)
+    except OSError as exc:
+        raise LakeError(f"Cannot write the lake at {root}: {exc.strerror or exc}") from exc
 
 
 def sync(client, path: Any, *, resources: Any = ("observations", "scores", "traces"), since: Any = None,
          until: Any = None, lookback: Any = "2h", workers: int = 1, progress: bool | None = None,
-         verify: bool = False) -> pd.DataFrame:
+         verify: bool = False, storage_options: dict | None = None) -> pd.DataFrame:
     """Mirror ``client``'s project into the lake at ``path``; one result row per resource.
 
     See :meth:`lfnb.client.Client.sync` for the parameters.
@@ -88,15 +97,29 @@ def sync(client, path: Any, *, resources: Any = ("observations", "scores", "trac
     if start_arg is not None and end_arg is not None and start_arg >= end_arg:
         raise LakeError(f"since ({start_arg.isoformat()}) must be before until ({end_arg.isoformat()})")
     back = parse_lookback(lookback)
-    root = Path(path).expanduser()
-    state = LakeState.load(root) if root.exists() else None
+    root = Location.of(path, storage_options)
+    state = LakeState.load(root)                 # not a lake, another project: refused before any write
     base_url, project_id, generation = client.base_url, client._project_id() or "", client.generation
     if state is not None:
         state.check_owner(root, base_url, project_id)
-    root = _prepare_root(root)
-    if state is None:
-        state = LakeState(base_url=base_url, project_id=project_id, generation=generation)
-        state.save(root)
+    _make_root(root)
+    with sync_lock(root):
+        state = LakeState.load(root)             # again, under the lock: a sync may have ended meanwhile
+        if state is not None:
+            state.check_owner(root, base_url, project_id)
+        _clear_tmp(root)
+        if state is None:
+            state = LakeState(base_url=base_url, project_id=project_id, generation=generation)
+            state.save(root)
+        rows = _sync_resources(client, root, state, names, start_arg, end_arg, back, workers, progress, verify)
+    frame = pd.DataFrame(rows, columns=list(SYNC_COLUMNS))
+    return frame.astype({"resource": "str", "fetched": "Int64", "new": "Int64", "updated": "Int64", "deleted": "Int64",
+                         "partitions": "Int64", "requests": "Int64", "seconds": "Float64", "note": "str"})
+
+
+def _sync_resources(client, root: Location, state: LakeState, names, start_arg, end_arg, back, workers, progress,
+                    verify) -> list[dict]:
+    generation = client.generation
     rows = []
     for resource in names:
         t0, req0 = time.perf_counter(), client.transport.requests
@@ -120,9 +143,7 @@ def sync(client, path: Any, *, resources: Any = ("observations", "scores", "trac
         state.save(root)
         rows.append(dict(resource=resource, **counts, requests=client.transport.requests - req0,
                          seconds=round(time.perf_counter() - t0, 3), note=""))
-    frame = pd.DataFrame(rows, columns=list(SYNC_COLUMNS))
-    return frame.astype({"resource": "str", "fetched": "Int64", "new": "Int64", "updated": "Int64", "deleted": "Int64",
-                         "partitions": "Int64", "requests": "Int64", "seconds": "Float64", "note": "str"})
+    return rows
 
 
 def _chunks(start, end, days: int = 1):
@@ -146,7 +167,7 @@ def _read(client, resource: str, lo, hi, workers: int) -> pd.DataFrame:
     return client.read_traces(lo, hi, workers=workers, progress=False)
 
 
-def _sync_window(client, root: Path, resource: str, start, end, workers: int, progress, *,
+def _sync_window(client, root: Location, resource: str, start, end, workers: int, progress, *,
                  replace: bool) -> dict[str, int]:
     counts = {"fetched": 0, "new": 0, "updated": 0, "deleted": 0, "partitions": 0}
     chunks = list(_chunks(start, end, WINDOW_DAYS))
@@ -172,7 +193,7 @@ def _sync_window(client, root: Path, resource: str, start, end, workers: int, pr
     return counts
 
 
-def _upsert(root: Path, resource: str, day: date, fetched: pd.DataFrame, *, replace: bool) -> tuple[int, int, int, int]:
+def _upsert(root: Location, resource: str, day: date, fetched: pd.DataFrame, *, replace: bool) -> tuple[int, int, int, int]:
     """Merge one day's fetched rows into its partition; ``(new, updated, deleted, partitions written)``.
 
     ``replace`` (verify): the fetched rows are the whole day, stored rows they lack are deleted.
@@ -211,7 +232,7 @@ def _sorted(frame: pd.DataFrame, resource: str) -> pd.DataFrame:
     return frame.sort_values([files.TIME_COLUMN[resource], "id"], kind="stable").reset_index(drop=True)
 
 
-def _days_that_differ(client, root: Path, resource: str, generation: str, end) -> list[date]:
+def _days_that_differ(client, root: Location, resource: str, generation: str, end) -> list[date]:
     """Days whose row count in the lake differs from the server's (one Metrics query per view)."""
     days = files.days_of(root, resource)
     if not days:

@@ -11,6 +11,9 @@ matters, e.g. the events_only refusal comes before authentication):
    (``withMiddlewares.ts``; no ``Allow`` header);
 4. generation ``v4``: routes Langfuse builds with ``rejectInEventsOnlyMode`` → 404 with its
    events_only message, before authentication and parameter validation;
+4b. a body over the route's Next.js ``sizeLimit`` (:mod:`lfnb.langfuse.bodylimits`: 4.5 MB for
+   ingestion and dataset items) → 413 with Next's plain-text ``Body exceeded 4.5mb limit``,
+   before authentication and rate limiting (Next parses the body before Langfuse's handler);
 5. HTTP Basic auth with the configured keys on every route except ``GET /api/public/health``
    (the only operation without ``security`` in the OpenAPI file); 401 ``{"message"}`` with
    Langfuse's wording;
@@ -19,10 +22,11 @@ matters, e.g. the events_only refusal comes before authentication):
    on a ``v3`` server the v4-only reads (v2 observations, v2 metrics, experiments) answer
    404 ``LangfuseNotFoundError`` from inside their handler, after parameter validation.
 
-Every answer is JSON, including errors: an exception escaping a handler is logged and
-becomes 500 ``{"message", "error": "InternalServerError"}``; a body that is not JSON (also
-one nested too deeply to parse) is 400 "Invalid JSON in request body", and numbers JavaScript
-cannot hold (``1e400``, a 400-digit integer) are 400 "Invalid request data", as zod answers
+Every answer is JSON, including errors (except the 413 of step 4b: plain text, as Next sends
+it): an exception escaping a handler is logged and becomes 500 ``{"message", "error":
+"InternalServerError"}``; a body that is not JSON (also one nested too deeply to parse) is
+400 "Invalid JSON in request body", and numbers JavaScript cannot hold (``1e400``, a
+400-digit integer) are 400 "Invalid request data", as zod answers
 for ``Infinity``. A client that disconnects before its body arrived is logged in one line.
 
 Difference from Langfuse, on purpose: a wrong public key is refused even with the right
@@ -50,6 +54,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, request_response
 
+from lfnb.langfuse.bodylimits import body_limit, too_large_text
 from lfnb.local.faults import FaultPlan, equivalent_cursor, error_reply, short_limit
 from lfnb.local.handlers import ApiProblem, ApiRequest, Reply
 from lfnb.local.ratelimit import RateLimiter
@@ -175,6 +180,9 @@ class LocalApi:
                                        "error": "NotFound"})
         if self.generation == "v4" and op.key in EVENTS_ONLY_REJECTED:
             return json_response(404, {"message": EVENTS_ONLY_MESSAGE})
+        limit = body_limit(method, op.template)
+        if limit is not None and await _over_limit(request, limit[1]):
+            return Response(too_large_text(limit[0]), status_code=413)
         if op.key[1] != HEALTH_PATH:
             denied = self._authenticate(request.headers.get("authorization"))
             if denied:
@@ -273,6 +281,12 @@ class _OutOfRange(ValueError):
 
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+
+
+async def _over_limit(request: Request, limit: int) -> bool:
+    """Whether the body is larger than ``limit`` bytes. Read whole (and cached for the handler):
+    answering before a client has sent its body can reset its connection mid-upload."""
+    return len(await request.body()) > limit
 
 
 def _js_int(text: str) -> int | float:

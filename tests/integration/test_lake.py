@@ -163,6 +163,7 @@ def test_a_killed_sync_leaves_complete_partitions_and_resumes_identically(tmp_pa
             lf.sync(broken, since=SINCE, until=UNTIL)
         monkeypatch.setattr(os, "replace", real_replace)
         assert list((broken / ".lfnb-tmp").iterdir())                  # the orphan exists, but hidden
+        assert not (broken / ".lfnb-lock").exists()                     # the lock is released on Ctrl-C
         assert visible_files(broken) == ["_lfnb_lake.json", "observations/day=2026-10-29/part-0.parquet",
                                          "observations/day=2026-10-30/part-0.parquet"]
         partial = lfnb.open_lake(broken).read("observations")           # readable: only complete partitions
@@ -255,6 +256,7 @@ def test_bad_input_is_a_clear_error_and_leaves_the_lake_valid(tmp_path, monkeypa
                                             r"on device; the lake is unchanged"):
             lf.sync(lake, until=UNTIL, resources=["scores"])
         monkeypatch.undo()
+        assert not (lake / ".lfnb-lock").exists()                       # released on an error
         assert (lake / "_lfnb_lake.json").read_text() == state
         pdt.assert_frame_equal(lake_frames(lake)["scores"], before)
         assert list((lake / ".lfnb-tmp").iterdir()) == []

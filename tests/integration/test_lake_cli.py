@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,12 +62,38 @@ def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(t
         proc.wait(timeout=30)
         killed = visible(lake)
         assert killed and len(killed) < 6, killed            # killed between its first and last partition
+        stale = json.loads((lake / ".lfnb-lock").read_text())  # kill -9 leaves the lock of a dead pid ...
+        assert (stale["pid"], stale["host"]) == (proc.pid, socket.gethostname())
         opened = lfnb.open_lake(lake)
         assert len(opened.read("observations")) > 0          # every visible partition is complete
         lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
         lf.sync(lake, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        assert not (lake / ".lfnb-lock").exists()            # ... which the next sync took over and released
         reference = tmp_path / "reference"
         lf.sync(reference, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
         assert visible(lake) == visible(reference)
         for resource in ("observations", "scores"):
             pdt.assert_frame_equal(lfnb.open_lake(lake).read(resource), lfnb.open_lake(reference).read(resource))
+
+
+def test_a_second_sync_of_a_lake_being_synced_is_refused_naming_the_first(tmp_path):
+    with serve(port=0, generation="v4", latency_ms=300, **TINY) as server:
+        lake = tmp_path / "lake"
+        first = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not visible(lake):
+            time.sleep(0.02)
+        lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
+        with pytest.raises(lfnb.LfnbError) as caught:
+            lf.sync(lake, since=WINDOW[1], until=WINDOW[3])
+        assert first.poll() is None, "the first sync ended before the second started"
+        assert re.fullmatch(
+            rf"{re.escape(str(lake))} is being synced by another process \(host '{re.escape(socket.gethostname())}', "
+            rf"pid {first.pid}, started \S+\); the lake is unchanged\. Wait for that sync to end\. If it is no longer "
+            r"running \(a killed sync on another machine\), the lock is stale: "
+            rf"delete {re.escape(str(lake))}/\.lfnb-lock and sync again", str(caught.value)), str(caught.value)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err                    # the refused sync did not disturb the running one
+        assert not (lake / ".lfnb-lock").exists()
+        again = lf.sync(lake, since=WINDOW[1], until=WINDOW[3], resources=["observations", "scores"])
+        assert again["partitions"].sum() == 0                # the first sync completed the lake

@@ -19,8 +19,10 @@ is in the project's ingestion spec). Per request:
    (:mod:`lfnb.local.resources.ingestion_merge`); real Langfuse shows them after a few
    seconds.
 
-Not emulated: Bearer (public-key-only) scope, the 4.5 MB body limit (413), rate limits of
-the ``ingestion`` bucket, project sampling, and the ``dataset-run-item-create`` internal path
+The 4.5 MB body limit (Next.js' 413, :mod:`lfnb.langfuse.bodylimits`) is applied by the app
+before authentication, and with ``--rate-limit`` a request counts in the ``ingestion`` bucket
+(:func:`lfnb.langfuse.ratelimits.resource_of`). Not emulated: Bearer (public-key-only) scope,
+project sampling, and the ``dataset-run-item-create`` internal path
 (always a per-event 400, as on the public API).
 """
 
