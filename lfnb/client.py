@@ -171,13 +171,14 @@ class Client(GenerationReads):
         since, until : str, datetime or Timestamp, optional
             The window (naive = UTC). Default: from the lake's high-water mark minus
             ``lookback`` to now. A window is read and written one UTC day at a time; a first
-            sync without ``since`` reads the whole history as one window (held in memory).
+            sync without ``since`` walks the whole history the same way, newest day first, and
+            skips an empty stretch with one probe request for the newest row before it.
         lookback : str or timedelta
             How far before the high-water mark each sync re-reads (late updates, API lag).
         workers : int
             Passed to the ``read_*`` calls.
         progress : bool, optional
-            A bar per resource (days done).
+            A bar per resource (days done); needs tqdm (the ``lake`` extra).
         verify : bool
             Compare per-day counts with the server (one Metrics query per resource view)
             and re-read, replacing, the days that differ (catches deletions).

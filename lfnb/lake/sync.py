@@ -1,9 +1,9 @@
 """``lf.sync(path)``: mirror a Langfuse project into a local Parquet lake, incrementally.
 
 Per resource, a sync reads ``[high-water mark − lookback, until)`` (a first sync:
-``[since, until)``, or the whole history when ``since`` is None) one UTC day at a time
-with the client's own ``read_*`` (so the lake holds exactly their frames), and for each
-day:
+``[since, until)``, or the whole history when ``since`` is None, newest day first, an
+empty stretch skipped with one probe request) one UTC day at a time with the client's own
+``read_*`` (so the lake holds exactly their frames), and for each day:
 
 * rows are keyed by ``id``: a fetched row replaces the stored one, new ids are added,
   stored rows the server did not return are kept (a GET API can lag ingestion; deletions
@@ -28,11 +28,13 @@ lake's observations exactly as ``lf.read_traces`` derives them from the v2 obser
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
+from lfnb.errors import LfnbTruncationWarning
 from lfnb.lake import files
 from lfnb.lake.location import Location
 from lfnb.lake.lock import sync_lock
@@ -147,16 +149,48 @@ def _sync_resources(client, root: Location, state: LakeState, names, start_arg, 
 
 
 def _chunks(start, end, days: int = 1):
-    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days; one open window when
-    ``start`` is None."""
-    if start is None:
-        yield None, end
-        return
+    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days, oldest first."""
     lo = start
     while lo < end:
         hi = min(lo.normalize() + pd.Timedelta(days=days), end)
         yield lo, hi
         lo = hi
+
+
+def _history(client, resource: str, end):
+    """The whole history before ``end`` (a first sync without ``since``), one UTC day at a time.
+
+    The days are read newest first. Whenever a day comes back empty, one probe request
+    for the newest row before it (one row, see :func:`_newest_before`) says where the
+    next rows are, so an empty stretch costs one request and the walk ends when the probe
+    finds nothing. Memory holds one day, as for a sync with ``since``. The generator is
+    told through ``send`` whether the day it gave was empty.
+    """
+    hi = end
+    lo = (hi - pd.Timedelta(microseconds=1)).normalize()
+    while True:
+        empty = yield lo, hi
+        if empty:
+            newest = _newest_before(client, resource, lo)
+            if newest is None:
+                return
+            lo, hi = newest.normalize(), min(newest.normalize() + pd.Timedelta(days=1), lo)
+        else:
+            lo, hi = lo - pd.Timedelta(days=1), lo
+
+
+def _newest_before(client, resource: str, when) -> pd.Timestamp | None:
+    """The time of the newest row of ``resource`` before ``when``, or None (one small request)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LfnbTruncationWarning)  # max_rows=1 is the point here
+        if resource == "observations":
+            frame = client.read_observations(None, when, fields=("core",), max_rows=1, limit=1, progress=False)
+        elif resource == "scores":
+            frame = client.read_scores(None, when, max_rows=1, progress=False)
+        else:
+            frame = client.read_traces(None, when, max_rows=1, progress=False)
+    times = frame[files.TIME_COLUMN[resource]].dropna()
+    return None if times.empty else times.max().tz_convert("UTC")
 
 
 def _read(client, resource: str, lo, hi, workers: int) -> pd.DataFrame:
@@ -170,27 +204,38 @@ def _read(client, resource: str, lo, hi, workers: int) -> pd.DataFrame:
 def _sync_window(client, root: Location, resource: str, start, end, workers: int, progress, *,
                  replace: bool) -> dict[str, int]:
     counts = {"fetched": 0, "new": 0, "updated": 0, "deleted": 0, "partitions": 0}
-    chunks = list(_chunks(start, end, WINDOW_DAYS))
-    bar = _bar(progress, resource, len(chunks))
+    if start is None:
+        walk, bar = _history(client, resource, end), _bar(progress, resource, None)
+    else:
+        windows = list(_chunks(start, end, WINDOW_DAYS))
+        walk, bar = iter(windows), _bar(progress, resource, len(windows))
     try:
-        for lo, hi in chunks:
+        window = next(walk, None)
+        while window is not None:
+            lo, hi = window
             fetched = _read(client, resource, lo, hi, workers)
             counts["fetched"] += len(fetched)
-            if fetched.empty and not replace:
-                bar.update(1)
-                continue
-            tcol = files.TIME_COLUMN[resource]
-            days = fetched[tcol].dt.tz_convert("UTC").dt.date if len(fetched) else pd.Series([], dtype=object)
-            wanted = set(days) | ({lo.date()} if replace and lo is not None else set())
-            for day in sorted(wanted):
-                part = fetched[(days == day).to_numpy()] if len(fetched) else fetched
-                for key, n in zip(("new", "updated", "deleted", "partitions"),
-                                  _upsert(root, resource, day, part, replace=replace)):
-                    counts[key] += n
+            if not fetched.empty or replace:
+                _store(root, resource, lo, fetched, counts, replace=replace)
             bar.update(1)
+            window = walk.send(fetched.empty) if start is None else next(walk, None)
+    except StopIteration:
+        pass
     finally:
         bar.close()
     return counts
+
+
+def _store(root: Location, resource: str, lo, fetched: pd.DataFrame, counts: dict, *, replace: bool) -> None:
+    """Upsert one window's rows into the partitions of their days (``replace``: also ``lo``'s day)."""
+    tcol = files.TIME_COLUMN[resource]
+    days = fetched[tcol].dt.tz_convert("UTC").dt.date if len(fetched) else pd.Series([], dtype=object)
+    wanted = set(days) | ({lo.date()} if replace and lo is not None else set())
+    for day in sorted(wanted):
+        part = fetched[(days == day).to_numpy()] if len(fetched) else fetched
+        for key, n in zip(("new", "updated", "deleted", "partitions"),
+                          _upsert(root, resource, day, part, replace=replace)):
+            counts[key] += n
 
 
 def _upsert(root: Location, resource: str, day: date, fetched: pd.DataFrame, *, replace: bool) -> tuple[int, int, int, int]:
@@ -265,11 +310,13 @@ class _NoBar:
         pass
 
 
-def _bar(progress: bool | None, resource: str, total: int):
+def _bar(progress: bool | None, resource: str, total: int | None):
+    """A bar of days read (``total`` None: the whole history, length unknown)."""
     if not progress:
         return _NoBar()
     try:
         from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
+    except ImportError as exc:
+        raise ImportError("lf.sync(progress=True) draws its bars with tqdm, which is missing: "
+                          "pip install 'lfnb[lake]'") from exc
     return tqdm(total=total, desc=f"sync {resource}", unit="day")

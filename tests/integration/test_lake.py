@@ -5,6 +5,7 @@ verify, faults and bad input."""
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from lfnb.local import serve
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 TINY = dict(seed=1, traces=120, days=3, anchor=ANCHOR)
 SINCE, UNTIL = "2026-10-28T00:00:00Z", "2026-11-01T00:00:00Z"
+SYNC = importlib.import_module("lfnb.lake.sync")   # the module (lfnb.lake.sync is also the function)
 
 
 def connect(server):
@@ -127,6 +129,47 @@ def test_incremental_sync_applies_late_updates_and_writes_nothing_when_idle(tmp_
         idle = lf.sync(tmp_path, until=later)
         assert idle["partitions"].sum() == 0 and idle["new"].sum() == 0 and idle["updated"].sum() == 0
         assert {f: os.stat(tmp_path / f).st_mtime_ns for f in before} == before
+
+
+@pytest.mark.parametrize("generation", ["v3", "both"])
+def test_a_first_sync_without_since_walks_the_whole_history_a_day_at_a_time(tmp_path, monkeypatch, generation):
+    # TINY holds 3 days up to ANCHOR; one trace 20 days earlier leaves a 17-day gap to skip.
+    with serve(port=0, generation=generation, **TINY) as server:
+        old = ANCHOR - timedelta(days=20, hours=3)
+        ingest(server, [
+            {"id": "t0", "type": "trace-create", "timestamp": iso(old), "body": {"id": "trace-old", "name": "old"}},
+            {"id": "s0", "type": "span-create", "timestamp": iso(old),
+             "body": {"id": "obs-old", "traceId": "trace-old", "startTime": iso(old), "name": "old"}},
+            {"id": "c0", "type": "score-create", "timestamp": iso(old),
+             "body": {"id": "score-old", "traceId": "trace-old", "name": "old", "value": 1}},
+        ])
+        lf = connect(server)
+        windows = []
+        real_read = SYNC._read
+
+        def recording_read(client, resource, lo, hi, workers):
+            windows.append((resource, lo, hi))
+            return real_read(client, resource, lo, hi, workers)
+
+        monkeypatch.setattr(SYNC, "_read", recording_read)
+        before = lf.transport.requests
+        result = lf.sync(tmp_path, until=UNTIL).set_index("resource")
+        monkeypatch.undo()
+        # streamed: never an open-ended window, none longer than a day
+        assert all(lo is not None and hi - lo <= pd.Timedelta(days=1) for _, lo, hi in windows)
+        obs_days = [lo.date().isoformat() for r, lo, _ in windows if r == "observations"]
+        # newest day first; one empty day (the gap's first) before the probe jumps to the old day
+        assert obs_days == ["2026-10-31", "2026-10-30", "2026-10-29", "2026-10-28", "2026-10-11", "2026-10-10"]
+        lake = lfnb.open_lake(tmp_path)
+        expected = lf.read_observations(None, UNTIL, fields=ALL_GROUPS)
+        got = lake.read("observations")
+        if generation == "v3":
+            expected = expected.sort_values(["startTime", "id"], ascending=False).reset_index(drop=True)
+        pdt.assert_frame_equal(got, expected)
+        assert "obs-old" in set(got["id"])
+        pdt.assert_frame_equal(lake.read("scores"), lf.read_scores(None, UNTIL))
+        assert result.loc["observations", "fetched"] == len(expected)
+        assert result["requests"].sum() <= lf.transport.requests - before
 
 
 def test_late_scores_reach_a_v4_lake(tmp_path):

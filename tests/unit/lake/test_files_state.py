@@ -97,3 +97,14 @@ def test_upsert_counts_new_changed_and_skips_unchanged(tmp_path):
 def test_open_lake_refuses_a_directory_without_state(tmp_path):
     with pytest.raises(LakeError, match=r"is not an lfnb lake \(no _lfnb_lake.json\); create one with lf.sync"):
         open_lake(tmp_path)
+
+
+def test_a_progress_bar_without_tqdm_is_an_import_error_naming_the_extra(monkeypatch):
+    import sys
+
+    from lfnb.lake.sync import _bar
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)   # as if tqdm were not installed
+    assert _bar(False, "observations", 3).__class__.__name__ == "_NoBar"   # no bar asked: nothing needed
+    with pytest.raises(ImportError, match=r"pip install 'lfnb\[lake\]'"):
+        _bar(True, "observations", 3)
