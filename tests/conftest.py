@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,3 +55,15 @@ def local_server_v3():
 
     with serve(port=0, generation="v3", **SMALL) as server:
         yield server
+
+
+@pytest.fixture
+def memory_url():
+    """A fresh ``memory://`` lake URL (fsspec's in-process filesystem), removed afterwards."""
+    import fsspec
+
+    url = f"memory://lake-{uuid.uuid4().hex[:8]}"
+    yield url
+    fs = fsspec.filesystem("memory")
+    if fs.exists(url):
+        fs.rm(url, recursive=True)

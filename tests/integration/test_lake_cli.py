@@ -35,6 +35,15 @@ def visible(root):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet") if ".lfnb-tmp" not in p.parts)
 
 
+def sync_until_a_partition_shows(server, lake):
+    """``lfnb sync`` of the window in a child process, returned once its first partition is visible."""
+    proc = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not visible(lake):
+        time.sleep(0.02)
+    return proc
+
+
 def test_cli_prints_one_row_per_resource_and_errors_clearly(tmp_path):
     with serve(port=0, generation="v4", **TINY) as server:
         proc = cli(server, str(tmp_path / "lake"), *WINDOW, "--resources", "observations,scores", "--no-progress")
@@ -54,10 +63,7 @@ def test_cli_prints_one_row_per_resource_and_errors_clearly(tmp_path):
 def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(tmp_path):
     with serve(port=0, generation="v4", latency_ms=60, **TINY) as server:
         lake = tmp_path / "lake"
-        proc = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not visible(lake):
-            time.sleep(0.02)
+        proc = sync_until_a_partition_shows(server, lake)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         killed = visible(lake)
@@ -79,10 +85,7 @@ def test_kill_9_mid_sync_leaves_a_readable_lake_and_the_next_sync_completes_it(t
 def test_a_second_sync_of_a_lake_being_synced_is_refused_naming_the_first(tmp_path):
     with serve(port=0, generation="v4", latency_ms=300, **TINY) as server:
         lake = tmp_path / "lake"
-        first = cli(server, str(lake), *WINDOW, "--no-progress", "--resources", "observations,scores")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not visible(lake):
-            time.sleep(0.02)
+        first = sync_until_a_partition_shows(server, lake)
         lf = lfnb.connect(server.base_url, server.env["LANGFUSE_PUBLIC_KEY"], server.env["LANGFUSE_SECRET_KEY"])
         with pytest.raises(lfnb.LfnbError) as caught:
             lf.sync(lake, since=WINDOW[1], until=WINDOW[3])

@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime
 
 import fsspec
@@ -28,15 +27,6 @@ ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 TINY = dict(seed=4, traces=120, days=3, anchor=ANCHOR)
 SINCE, UNTIL = "2026-10-28T00:00:00Z", "2026-11-01T00:00:00Z"
 RESOURCES = ("observations", "scores", "traces")
-
-
-@pytest.fixture
-def memory_url():
-    url = f"memory://lake-{uuid.uuid4().hex[:8]}"
-    yield url
-    fs = fsspec.filesystem("memory")
-    if fs.exists(url):
-        fs.rm(url, recursive=True)
 
 
 def connect(server):

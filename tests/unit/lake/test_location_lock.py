@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 
 import fsspec
 import pandas.testing as pdt
@@ -24,15 +23,6 @@ RECORDS = [
      "metadata": {"k": [1, 2]}, "tags": ["x"], "usageDetails": {"input": 3}, "costDetails": {"total": 0.5}},
     {"id": "b", "traceId": "t2", "startTime": "2026-10-31T00:00:00.000Z", "type": "SPAN", "metadata": None},
 ]
-
-
-@pytest.fixture
-def memory_url():
-    url = f"memory://lake-{uuid.uuid4().hex[:8]}"
-    yield url
-    fs = fsspec.filesystem("memory")
-    if fs.exists(url):
-        fs.rm(url, recursive=True)
 
 
 def dead_pid() -> int:
