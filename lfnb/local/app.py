@@ -5,29 +5,30 @@ matters, e.g. the events_only refusal comes before authentication):
 
 1. ``latency_ms`` delay (emulates a remote server; the benchmark uses 100 ms);
 2. fault injection (:mod:`lfnb.local.faults`), never on ``/api/public/health`` (``lost``
-   runs steps 3-8 and then drops the connection instead of answering);
-3. routing (:mod:`lfnb.local.routes`): unknown path → 404 JSON, known path with another
-   method → 405 ``{"message": "Method not allowed", "error": "MethodNotAllowedError"}``
-   (``withMiddlewares.ts``; no ``Allow`` header);
-4. generation ``v4``: routes Langfuse builds with ``rejectInEventsOnlyMode`` → 404 with its
+   runs steps 3-9 and then drops the connection instead of answering);
+3. routing (:mod:`lfnb.local.routes`): unknown path → 404 JSON;
+4. what Next.js does before Langfuse's handler runs (Langfuse's routes are Next API routes):
+   a body over the route's ``sizeLimit`` (:mod:`lfnb.langfuse.bodylimits`: 4.5 MB for
+   ingestion and dataset items) → 413, plain text ``Body exceeded 4.5mb limit``; a JSON body
+   that does not parse (also one nested too deeply) → 400, plain text ``Invalid JSON``
+   (``api-utils/node/parse-body.js``);
+5. a known path with another method → 405 ``{"message": "Method not allowed", "error":
+   "MethodNotAllowedError"}`` (``withMiddlewares.ts``; no ``Allow`` header);
+6. generation ``v4``: routes Langfuse builds with ``rejectInEventsOnlyMode`` → 404 with its
    events_only message, before authentication and parameter validation;
-4b. a body over the route's Next.js ``sizeLimit`` (:mod:`lfnb.langfuse.bodylimits`: 4.5 MB for
-   ingestion and dataset items) → 413 with Next's plain-text ``Body exceeded 4.5mb limit``,
-   before authentication and rate limiting (Next parses the body before Langfuse's handler);
-5. HTTP Basic auth with the configured keys on every route except ``GET /api/public/health``
+7. HTTP Basic auth with the configured keys on every route except ``GET /api/public/health``
    (the only operation without ``security`` in the OpenAPI file); 401 ``{"message"}`` with
    Langfuse's wording;
-6. rate limits (:mod:`lfnb.local.ratelimit`), when a plan is configured;
-7. the handler (sync handlers in Starlette's thread pool), or 501 naming the operation;
+8. rate limits (:mod:`lfnb.local.ratelimit`), when a plan is configured;
+9. the handler (sync handlers in Starlette's thread pool), or 501 naming the operation;
    on a ``v3`` server the v4-only reads (v2 observations, v2 metrics, experiments) answer
    404 ``LangfuseNotFoundError`` from inside their handler, after parameter validation.
 
-Every answer is JSON, including errors (except the 413 of step 4b: plain text, as Next sends
-it): an exception escaping a handler is logged and becomes 500 ``{"message", "error":
-"InternalServerError"}``; a body that is not JSON (also one nested too deeply to parse) is
-400 "Invalid JSON in request body", and numbers JavaScript cannot hold (``1e400``, a
-400-digit integer) are 400 "Invalid request data", as zod answers
-for ``Infinity``. A client that disconnects before its body arrived is logged in one line.
+Every answer of Langfuse's own code is JSON, including errors (the two of step 4 are Next's
+plain text): an exception escaping a handler is logged and becomes 500 ``{"message",
+"error": "InternalServerError"}``; numbers JavaScript cannot hold (``1e400``, a 400-digit
+integer) are 400 "Invalid request data" after authentication, as zod answers for
+``Infinity``. A client that disconnects before its body arrived is logged in one line.
 
 Difference from Langfuse, on purpose: a wrong public key is refused even with the right
 secret key (Langfuse looks keys up by the secret's hash only).
@@ -171,18 +172,22 @@ class LocalApi:
 
     async def _dispatch(self, request: Request, method: str, path: str, fault: str | None,
                         extra: float) -> Response:
-        """Steps 3-8 of the module docstring."""
+        """Steps 3-9 of the module docstring."""
         op, params, allowed = self.table.match(method, path)
-        if op is None:
-            if allowed:
-                return json_response(405, {"message": "Method not allowed", "error": "MethodNotAllowedError"})
+        if op is None and not allowed:
             return json_response(404, {"message": f"No API route matches {method} {path} on lfnb.local",
                                        "error": "NotFound"})
-        if self.generation == "v4" and op.key in EVENTS_ONLY_REJECTED:
-            return json_response(404, {"message": EVENTS_ONLY_MESSAGE})
-        limit = body_limit(method, op.template)
+        # Next.js reads and parses the body before Langfuse's handler (405, events_only, auth) runs.
+        limit = body_limit(method, op.template) if op is not None else None
         if limit is not None and await _over_limit(request, limit[1]):
             return Response(too_large_text(limit[0]), status_code=413)
+        body, refused, zod_refusal = await _parse_body(request, method)
+        if refused is not None:
+            return refused
+        if op is None:
+            return json_response(405, {"message": "Method not allowed", "error": "MethodNotAllowedError"})
+        if self.generation == "v4" and op.key in EVENTS_ONLY_REJECTED:
+            return json_response(404, {"message": EVENTS_ONLY_MESSAGE})
         if op.key[1] != HEALTH_PATH:
             denied = self._authenticate(request.headers.get("authorization"))
             if denied:
@@ -207,23 +212,8 @@ class LocalApi:
                 fault = None
             else:
                 query = [(k, v) for k, v in query if k != "limit"] + [("limit", str(smaller))]
-        body = None
-        if method in ("POST", "PUT", "PATCH", "DELETE"):
-            raw_body = await request.body()
-            ctype = request.headers.get("content-type", "")
-            if raw_body and ctype and "json" not in ctype:
-                body = raw_body        # e.g. OTLP protobuf: the handler decides what it accepts
-            elif raw_body.strip():
-                try:
-                    body = json.loads(raw_body, parse_int=_js_int, parse_float=_js_float,
-                                      parse_constant=_no_constant)
-                except _OutOfRange as exc:
-                    return json_response(400, {"message": "Invalid request data", "error": [{
-                        "code": "invalid_type", "expected": "number", "received": "Infinity", "path": [],
-                        "message": f"Invalid input: expected number, received Infinity ({exc})"}]})
-                except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-                    return json_response(400, {"message": "Invalid JSON in request body",
-                                               "error": "InvalidRequestError"})
+        if zod_refusal is not None:   # a number JSON.parse makes Infinity: zod refuses it in the handler
+            return zod_refusal
         req = ApiRequest(method=method, path=path, path_params=params, query=query, body=body,
                          headers={k: v for k, v in request.headers.items() if k not in _HIDDEN_HEADERS},
                          generation=self.generation)
@@ -281,6 +271,33 @@ class _OutOfRange(ValueError):
 
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+
+
+async def _parse_body(request: Request, method: str) -> tuple[Any, Response | None, Response | None]:
+    """``(body, refusal now, refusal after auth)``, as Next.js's body parser hands it to Langfuse.
+
+    A JSON body Next cannot parse is refused by Next itself, before Langfuse's code runs: 400,
+    plain text ``Invalid JSON`` (``api-utils/node/parse-body.js``). A body that is not JSON (e.g.
+    OTLP protobuf) reaches the handler as bytes. (Langfuse's OpenTelemetry routes turn the parser
+    off and parse JSON themselves; lfnb.local does not emulate them.) A number JavaScript cannot hold (``1e400``) parses to
+    ``Infinity`` and is refused later by zod (after authentication), as "Invalid request data".
+    """
+    if method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return None, None, None
+    raw_body = await request.body()
+    ctype = request.headers.get("content-type", "")
+    if raw_body and ctype and "json" not in ctype:
+        return raw_body, None, None
+    if not raw_body.strip():
+        return None, None, None
+    try:
+        return json.loads(raw_body, parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant), None, None
+    except _OutOfRange as exc:
+        return None, None, json_response(400, {"message": "Invalid request data", "error": [{
+            "code": "invalid_type", "expected": "number", "received": "Infinity", "path": [],
+            "message": f"Invalid input: expected number, received Infinity ({exc})"}]})
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None, Response("Invalid JSON", status_code=400), None
 
 
 async def _over_limit(request: Request, limit: int) -> bool:

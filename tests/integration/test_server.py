@@ -514,5 +514,10 @@ def test_request_bodies(v4_server):
     finally:
         op.handler = saved
     assert seen == [{"a": [1]}, b"\x0a\x01"]
-    assert r.status_code == 400
-    assert r.json() == {"message": "Invalid JSON in request body", "error": "InvalidRequestError"}
+    assert (r.status_code, r.text) == (400, "Invalid JSON")   # Next's parser: plain text, the handler never runs
+    unauthenticated = requests.post(v4_server.base_url + "/api/public/scores", data=b"{not json", timeout=5,
+                                    headers={"Content-Type": "application/json"})
+    assert (unauthenticated.status_code, unauthenticated.text) == (400, "Invalid JSON")   # before auth, too
+    wrong_method = requests.put(v4_server.base_url + "/api/public/health", data=b"{", timeout=5,
+                                headers={"Content-Type": "application/json"})
+    assert (wrong_method.status_code, wrong_method.text) == (400, "Invalid JSON")         # and before the 405

@@ -45,13 +45,13 @@ def test_out_of_range_numbers_in_a_body_are_400(server, value):
     assert r.json()["error"][0]["message"].startswith("Invalid input: expected number, received Infinity")
 
 
-def test_deeply_nested_body_is_a_json_400_and_the_connection_stays_usable(server):
+def test_deeply_nested_body_is_nexts_400_and_the_connection_stays_usable(server):
     with requests.Session() as s:
         s.auth = AUTH
         r = s.post(server.base_url + "/api/public/comments", data="[" * 5000, timeout=10,
                    headers={"Content-Type": "application/json"})
-        assert r.status_code == 400 and r.headers["content-type"] == "application/json"
-        assert r.json() == {"message": "Invalid JSON in request body", "error": "InvalidRequestError"}
+        # Next.js's body parser refuses it before Langfuse's code: its sendError sets no content type
+        assert (r.status_code, r.headers.get("content-type"), r.text) == (400, None, "Invalid JSON")
         again = s.post(server.base_url + "/api/public/comments", data="[" * 5000, timeout=10,
                        headers={"Content-Type": "application/json"})
         assert again.status_code == 400
