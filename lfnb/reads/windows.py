@@ -3,9 +3,9 @@
 A cursor chain is sequential by nature, so :func:`read_windows` reads
 ``[from_time, to_time)`` as several chains over disjoint start-time windows. The
 windows follow the data, not the calendar: the read starts as *one* chain (its first
-page says whether there is more than a page at all); whenever a worker is idle it
-takes the unread lower half of the window with the most rows estimated left, and
-the owner of that
+page says whether there is more than a page at all); whenever an I/O thread is idle
+(and more chains can help, see below) it takes the unread lower half of the window
+with the most rows estimated left, and the owner of that
 window continues its cursor with the raised lower bound (filters are re-sent with
 every page; the cursor only encodes a position). An empty half ends after one
 request, so "all time" (``from_time="2000-01-01"``) converges on where the rows are
@@ -22,7 +22,13 @@ I/O threads only send the requests and read the bodies; when a body arrives, the
 caller's thread parses it, sends that window's next request at once (so it is
 fetched while this page is converted: a one-page prefetch per chain), gives idle
 I/O threads new windows, and converts the page. At most ``workers`` bodies and one
-parsed page are alive at a time, and the window state needs no lock.
+parsed page are alive at a time, and the window state needs no lock. A window is
+split off only when the caller's thread had to *wait* for the body it converts next:
+when a body is already waiting, the conversion is what limits the read and another
+chain would only add requests, memory and contention for the cores (no latency,
+large pages: ``workers=8`` then reads as one chain, like ``workers=1``). All pages
+go into one :class:`~lfnb.frames.builder.FrameBuilder`, each with its window's place.
+
 Windows partition the range with half-open bounds on whole milliseconds (the
 cursor's precision) and concatenate latest first (the server's ``startTime DESC``),
 which keeps the server's order. A page that was in flight while its window's lower
@@ -49,7 +55,7 @@ from typing import Any
 import pandas as pd
 
 from lfnb.errors import ServerError
-from lfnb.frames.builder import FrameBuilder, combine
+from lfnb.frames.builder import FrameBuilder
 from lfnb.langfuse.timestamps import iso
 from lfnb.reads.pagination import CursorPaginator, iterate_pages, make_paginator, parsed
 
@@ -83,10 +89,9 @@ def read_into(fetch: Callable[[dict], Any], builder: FrameBuilder, *, paging: st
 class _Window:
     """One cursor chain over ``[lo, hi)`` (``lo=None``: unbounded below)."""
 
-    def __init__(self, lo: pd.Timestamp | None, hi: pd.Timestamp, columns, density: float | None,
+    def __init__(self, lo: pd.Timestamp | None, hi: pd.Timestamp, density: float | None,
                  retries: int | None = None, depth: int = 0, *, limit: int, params: dict):
         self.lo, self.hi = lo, hi
-        self.builder = FrameBuilder(columns)
         self.paginator = CursorPaginator(limit, params)
         self.base = self.paginator.first_params()  # the next request's parameters, bounds aside
         self.pos: pd.Timestamp | None = None  # start time (whole ms) of the last row read
@@ -136,9 +141,14 @@ class _Engine:
         self.fetch, self.columns, self.params, self.limit = fetch, columns, params, limit
         self.workers, self.from_key, self.to_key, self.time_key = workers, from_key, to_key, time_key
         self.on_page, self.transform, self.parse = on_page, transform, parse
-        self.windows = [_Window(start, end, columns, None, limit=limit, params=params)]
+        self.windows = [_Window(start, end, None, limit=limit, params=params)]
+        # One builder for every window: pages are put in the server's order (windows latest
+        # first) when the frame is built, without a copy of the text columns and with one
+        # copy of each number column.
+        self.builder = FrameBuilder(columns)
         self.done: queue.SimpleQueue = queue.SimpleQueue()   # (window, future) as each request ends
         self.in_flight = 0
+        self.starved = True  # the caller's thread waited for the last body (see run)
         self.requests = 0
         self.pages = 0  # pages that brought rows
         self.max_alive = 0  # bodies in flight or waiting to be parsed, at most (tests)
@@ -175,7 +185,7 @@ class _Engine:
         mid = (upper - half).floor("ms")
         if mid <= base or mid > upper:
             return None
-        lower = _Window(lo, mid, self.columns, w.density, retries=retries, depth=w.depth + 1, limit=self.limit,
+        lower = _Window(lo, mid, w.density, retries=retries, depth=w.depth + 1, limit=self.limit,
                         params=self.params)
         if w.in_flight:
             w.stale = True  # the page in flight was asked with the old lower bound: cut it at ``mid``
@@ -251,10 +261,11 @@ class _Engine:
         else:
             w.base = {k: v for k, v in nxt.items() if k not in (self.from_key, self.to_key)}
             self._submit(io, w)  # fetched while this page is converted
-        self._fill(io)
+        if self.starved:
+            self._fill(io)
         if self.on_page is not None:
             self.on_page(len(data))
-        w.builder.add(self.transform(data) if self.transform is not None else data)
+        self.builder.add(self.transform(data) if self.transform is not None else data, order=-w.hi.value)
 
     def _below(self, data: list, lo: pd.Timestamp | None) -> int:
         """How many leading rows of ``data`` (latest first) start at or after ``lo``."""
@@ -270,15 +281,19 @@ class _Engine:
         try:
             self._submit(io, self.windows[0])
             while self.in_flight:
-                w, future = self.done.get()
+                try:
+                    w, future = self.done.get_nowait()
+                    self.starved = False  # a body was waiting: this thread is what limits the read
+                except queue.Empty:
+                    w, future = self.done.get()
+                    self.starved = True   # this thread waited for the network/server: more chains can help
                 self._page(io, w, future)
         finally:
             # On an error (or Ctrl-C) nothing waits for the requests still in flight: each ends
             # on its own (refused/timed out) in its thread and its result is dropped; the
             # requests not sent yet are cancelled.
             io.shutdown(wait=False, cancel_futures=True)
-        ordered = sorted(self.windows, key=lambda w: w.hi, reverse=True)
-        return combine([w.builder for w in ordered])
+        return self.builder.frame()
 
 
 def _time_of(record: dict, key: str) -> pd.Timestamp:

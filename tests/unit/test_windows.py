@@ -200,3 +200,19 @@ def test_one_thread_parses_and_few_pages_are_alive(workers):
     assert set(parsed_in) == {threading.current_thread().name}
     assert alive["pages"] == 1
     assert alive["bodies"] <= workers
+
+
+def test_no_window_is_opened_while_the_converting_thread_is_what_limits_the_read():
+    """Answers that arrive faster than pages are converted: more chains cannot help, so the read stays
+    one chain (as many requests as workers=1) whatever ``workers`` (issue 14: workers never slower)."""
+    ep = Endpoint(1000, delay=0.0)
+
+    def slow(rows):
+        time.sleep(0.02)  # converting takes longer than the next answer
+        return rows
+
+    df = read_windows(ep, COLUMNS, start=pd.Timestamp("2026-10-01", tz="UTC"), end=END, params={"fields": "core"},
+                      limit=50, workers=8, transform=slow)
+    assert df["id"].tolist() == ep.reference
+    assert len(ep.calls) == 1000 // 50  # the sequential walk: the last full page carries no cursor
+    assert {c["toStartTime"] for c in ep.calls} == {"2026-11-01T00:00:00.000Z"}
