@@ -141,17 +141,31 @@ class _Grown:
         k = len(chunk)
         if not k:
             return
-        if self.code == "time":
-            values, mask = chunk.to_numpy(zero_copy_only=False), None  # datetime64[us], NaT when missing
-        else:
-            part = self.dtype.__from_arrow__(chunk)
-            values, mask = part.to_numpy(dtype=_NUMPY[self.code], na_value=_FILL[self.code]), part.isna()
         n = self.n
         if n + k > len(self.values):
             self._grow(max(n + k, 2 * len(self.values), 1024))
-        self.values[n:n + k] = values
-        if mask is not None:
-            self.mask[n:n + k] = mask
+        code, off = self.code, chunk.offset
+        if code == "time":
+            self.values[n:n + k] = chunk.to_numpy(zero_copy_only=False)  # datetime64[us], NaT when missing
+            self.n = n + k
+            return
+        validity, data = chunk.buffers()[:2]
+        mask = self.mask[n:n + k]
+        if validity is None or chunk.null_count == 0:
+            mask[:] = False
+        else:
+            valid = np.unpackbits(np.frombuffer(validity, np.uint8), count=off + k, bitorder="little")[off:]
+            np.equal(valid, 0, out=mask)
+        if code == "bool":  # bit-packed, like the validity
+            self.values[n:n + k] = np.unpackbits(np.frombuffer(data, np.uint8), count=off + k, bitorder="little")[off:]
+        else:
+            values = np.frombuffer(data, self.values.dtype, count=off + k)[off:]
+            if code != "int" and (np.isnan(values) & ~mask).any():
+                # a NaN value: the dtype decides whether it is missing; its own conversion says so
+                part = self.dtype.__from_arrow__(chunk)
+                values = part.to_numpy(dtype=self.values.dtype, na_value=_FILL[code])
+                mask[:] = part.isna()
+            self.values[n:n + k] = values
         self.n = n + k
 
     def _grow(self, capacity: int) -> None:

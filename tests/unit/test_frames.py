@@ -182,6 +182,7 @@ def test_pages_become_one_buffer_per_number_column_and_arrow_chunks_for_text():
 @pytest.mark.parametrize("code, values", [
     ("int", [1, None, 2**62 + 1, "7", 3.0, None]),
     ("float", [1.5, None, 2, "0.25", "x", 1e300]),
+    ("float", [float("nan"), 1.0, None, float("inf")]),
     ("price", ["0.000002", None, 1, "1e-7"]),
     ("bool", [True, None, False, "true", 0]),
     ("time", ["2026-10-01T00:00:00.123Z", None, "2026-10-02", "2026-10-01T00:00:00.123456Z"]),
