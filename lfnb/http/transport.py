@@ -41,14 +41,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from orjson import loads as _loads  # a dependency: 2-3x faster than json.loads on large pages
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -64,6 +62,7 @@ from lfnb.errors import (
     UnconfirmedWriteError,
     redact,
 )
+from lfnb.http.body import Body, Call
 from lfnb.http.ratelimit import RateLimiter
 from lfnb.langfuse.ratelimits import resource_of
 
@@ -226,13 +225,13 @@ class Transport:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         data = None if json_body is None else _encode_body(json_body, method, shown)
-        call = _Call(method=method, url=self.base_url + path, shown=shown, full=self.base_url + shown,
+        call = Call(method=method, url=self.base_url + path, shown=shown, full=self.base_url + shown,
                      resource=resource_of(method, path), params=params, data=data,
                      retries=self.max_retries if max_retries is None else max_retries,
                      read_timeout=self.timeout if timeout is None else timeout, idempotent=idempotent)
         return self._exchange(call, attempt=0, reached=False)
 
-    def _exchange(self, call: _Call, *, attempt: int, reached: bool) -> Body:
+    def _exchange(self, call: Call, *, attempt: int, reached: bool) -> Body:
         """Send ``call`` until an answer below 400 (a :class:`Body`), retrying as the module docstring says.
 
         ``reached``: an earlier attempt may have been applied by the server.
@@ -290,12 +289,13 @@ class Transport:
             error.may_have_applied = reached and method not in ("GET", "HEAD", "OPTIONS")
             raise error
 
-    def _not_json(self, body: Body) -> Body:
-        """A 2xx/3xx body that is not JSON (cut short by a dropped connection): the answer of a retry, or raise."""
-        call = body._call
-        if body._attempt < call.retries and call.idempotent:
-            attempt = self._retry(body._attempt, None, f"{call.method} {call.shown}: truncated JSON body")
-            return self._exchange(call, attempt=attempt, reached=body._reached)
+    def resend_not_json(self, body: Body) -> Body:
+        """For :meth:`Body.json`: a 2xx/3xx body that is not JSON (cut short by a dropped connection):
+        the answer of a retry while the request's budget lasts, else the error :meth:`request` raises."""
+        call = body.call
+        if body.attempt < call.retries and call.idempotent:
+            attempt = self._retry(body.attempt, None, f"{call.method} {call.shown}: truncated JSON body")
+            return self._exchange(call, attempt=attempt, reached=body.reached)
         cls = TransportError if call.idempotent else UnconfirmedWriteError
         failure = cls(f"{call.method} {call.shown}: the server sent a body that is not JSON "
                       f"(HTTP {body.status}, {len(body.content)} bytes)"
@@ -356,56 +356,6 @@ class Transport:
         if status >= 500:
             return ServerError(status, method, url, body, note=note)
         return ApiError(status, method, url, body, note=note)
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One request as :meth:`Transport.send` was asked for it (what a retry sends again)."""
-
-    method: str
-    url: str
-    shown: str      # path and query for messages
-    full: str       # base URL + shown
-    resource: str   # rate-limit resource
-    params: Any
-    data: bytes | None
-    retries: int
-    read_timeout: float
-    idempotent: bool
-
-
-class Body:
-    """An answer below HTTP 400, not parsed yet: :meth:`json` parses it in the calling thread.
-
-    Its repr shows the size only (never the content or the request's credentials).
-    """
-
-    __slots__ = ("_transport", "_call", "content", "status", "_attempt", "_reached")
-
-    def __init__(self, transport: Transport, call: _Call, content: bytes, status: int, attempt: int, reached: bool):
-        self._transport, self._call = transport, call
-        self.content, self.status = content, status
-        self._attempt, self._reached = attempt, reached
-
-    def json(self) -> Any:
-        """The parsed JSON (None when the body is empty).
-
-        A body that is not JSON (cut short) is fetched again while the request's retry
-        budget lasts, as :meth:`Transport.request` does; then ``TransportError`` (or
-        ``UnconfirmedWriteError`` for a write).
-        """
-        body = self
-        while True:
-            if not body.content:
-                return None
-            try:
-                return _loads(body.content)
-            except ValueError:
-                pass
-            body = self._transport._not_json(body)
-
-    def __repr__(self) -> str:
-        return f"Body(HTTP {self.status}, {len(self.content)} bytes)"
 
 
 def _check_base_url(base_url: str) -> str:

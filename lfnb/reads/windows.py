@@ -151,7 +151,6 @@ class _Engine:
         self.starved = True  # the caller's thread waited for the last body (see run)
         self.requests = 0
         self.pages = 0  # pages that brought rows
-        self.max_alive = 0  # bodies in flight or waiting to be parsed, at most (tests)
 
     # ----------------------------------------------------------------- scheduling
     def _fill(self, io: ThreadPoolExecutor) -> None:
@@ -211,7 +210,6 @@ class _Engine:
         w.in_flight, w.stale = True, False
         self.in_flight += 1
         self.requests += 1
-        self.max_alive = max(self.max_alive, self.in_flight)
         future = io.submit(self._request, w, q)
         future.add_done_callback(lambda f, w=w: self.done.put((w, f)))
 
