@@ -11,8 +11,11 @@ and wrapped (``Int64``, ``Float64``, ``boolean``, ``datetime64[us, UTC]``), so t
 many small per-page chunks are never alive beside the final arrays. Arrow memory
 comes from the system allocator (``pa.system_memory_pool()``), the one the parsed
 pages use, so the memory a page frees is reused by the next one instead of being
-kept by a second allocator. Peak memory is then about 1.1 times the frame at 1M
-rows (bench/extract.py). Every column is an extension dtype or ``object`` for JSON
+kept by a second allocator. Peak memory is then 1.10 times the frame at 1M rows and
+1.27 at 100k, 1.2-1.8 with 8 workers (bench/extract.py). The price is CPU: with
+pyarrow's default pool (mimalloc) the same reads took about a fifth less CPU
+(glibc has no aligned realloc for the text being built) but peaked at 1.25 / 1.44
+times the frame, and above 2 with 8 workers at 100k rows. Every column is an extension dtype or ``object`` for JSON
 values, so the final ``DataFrame`` does not consolidate (copy) blocks.
 
 Requires pyarrow (pandas 3 stores its ``str`` dtype in it).
