@@ -47,7 +47,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from orjson import loads as _loads  # a dependency: 2-3x faster than json.loads on large pages
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -63,10 +62,11 @@ from lfnb.errors import (
     UnconfirmedWriteError,
     redact,
 )
+from lfnb.http.body import Body, Call
 from lfnb.http.ratelimit import RateLimiter
 from lfnb.langfuse.ratelimits import resource_of
 
-__all__ = ["Transport", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "json_problem"]
+__all__ = ["Transport", "Body", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "json_problem"]
 
 log = logging.getLogger("lfnb.http.transport")
 
@@ -207,28 +207,46 @@ class Transport:
             ``json_body`` is not JSON (NaN/infinity, a set, an object): nothing is sent.
         AuthError, NotFoundError, RateLimitError, ServerError, ApiError, TransportError, UnconfirmedWriteError
         """
+        return self.send(method, path, params=params, json_body=json_body, timeout=timeout,
+                         max_retries=max_retries, idempotent=idempotent).json()
+
+    def send(self, method: str, path: str, *, params: dict | list | None = None, json_body: Any = None,
+             timeout: float | None = None, max_retries: int | None = None,
+             idempotent: bool | None = None) -> Body:
+        """Like :meth:`request`, but the JSON is parsed later, by :meth:`Body.json`, in the caller's thread.
+
+        Parallel reads fetch bytes in I/O threads (``requests`` releases the GIL while
+        it waits) and parse every page in one thread. Every error of :meth:`request`
+        is raised here, except a body that is not JSON: :meth:`Body.json` fetches it
+        again with the retries this call has left, or raises what :meth:`request` raises.
+        """
         method = method.upper()
-        url = self.base_url + path
         shown = _display_url(path, params)
-        full = self.base_url + shown
-        resource = resource_of(method, path)
-        retries = self.max_retries if max_retries is None else max_retries
-        read_timeout = self.timeout if timeout is None else timeout
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         data = None if json_body is None else _encode_body(json_body, method, shown)
-        headers = {"Content-Type": "application/json"} if data is not None else None
-        attempt = 0
-        reached = False   # an earlier attempt may have been applied by the server
+        call = Call(method=method, url=self.base_url + path, shown=shown, full=self.base_url + shown,
+                     resource=resource_of(method, path), params=params, data=data,
+                     retries=self.max_retries if max_retries is None else max_retries,
+                     read_timeout=self.timeout if timeout is None else timeout, idempotent=idempotent)
+        return self._exchange(call, attempt=0, reached=False)
+
+    def _exchange(self, call: Call, *, attempt: int, reached: bool) -> Body:
+        """Send ``call`` until an answer below 400 (a :class:`Body`), retrying as the module docstring says.
+
+        ``reached``: an earlier attempt may have been applied by the server.
+        """
+        method, shown = call.method, call.shown
+        headers = {"Content-Type": "application/json"} if call.data is not None else None
         while True:
             if self.rate_limiter is not None:
-                self._limit(resource, method, full)
+                self._limit(call.resource, method, call.full)
             failure: LfnbError | None = None
             try:
                 with self._lock:
                     self.requests += 1
-                resp = self._session.request(method, url, params=params, data=data, headers=headers,
-                                             timeout=(min(read_timeout, 10.0), read_timeout))
+                resp = self._session.request(method, call.url, params=call.params, data=call.data, headers=headers,
+                                             timeout=(min(call.read_timeout, 10.0), call.read_timeout))
                 content = resp.content  # reads the whole body: a dropped connection fails here
             except requests.RequestException as exc:
                 # Only the exception's class name: its text can echo request details.
@@ -239,10 +257,10 @@ class Transport:
                     failure = TransportError(
                         f"{method} {shown}: the TLS handshake with {self.base_url} failed ({reason}). "
                         f"Does the server speak https? For a plain-http server the base_url starts with http://")
-                elif attempt < retries and (idempotent or not sent):
+                elif attempt < call.retries and (call.idempotent or not sent):
                     attempt = self._retry(attempt, None, f"{method} {shown}: {reason}")
                     continue
-                elif sent and not idempotent:
+                elif sent and not call.idempotent:
                     failure = UnconfirmedWriteError(
                         f"{method} {shown} was sent to {self.base_url}, but no answer came back ({reason}): "
                         f"the write MAY have been applied. {_WRITE_HINT}.")
@@ -257,33 +275,33 @@ class Transport:
                 raise failure
             status = resp.status_code
             if status < 400:
-                if not content:
-                    return None
-                try:
-                    return _loads(content)
-                except ValueError:
-                    pass
-                # A body cut short by a dropped connection: retry like a connection error.
-                if attempt < retries and idempotent:
-                    attempt = self._retry(attempt, None, f"{method} {shown}: truncated JSON body")
-                    continue
-                cls = TransportError if idempotent else UnconfirmedWriteError
-                failure = cls(f"{method} {shown}: the server sent a body that is not JSON "
-                              f"(HTTP {status}, {len(content)} bytes)"
-                              + ("" if idempotent else f": the write was probably applied. {_WRITE_HINT}."))
-                failure.may_have_applied = method not in ("GET", "HEAD", "OPTIONS")
-                raise failure
+                return Body(self, call, content, status, attempt, reached)
             reached = reached or status >= 500   # a 4xx refused this attempt; an earlier one may have landed
             retry_after = _retry_after(resp.headers.get("Retry-After"))
             too_long = retry_after is not None and retry_after > self.max_retry_after
-            if status in RETRY_STATUSES and attempt < retries and not too_long and (idempotent or status == 429):
+            if (status in RETRY_STATUSES and attempt < call.retries and not too_long
+                    and (call.idempotent or status == 429)):
                 attempt = self._retry(attempt, retry_after, f"{method} {shown}: HTTP {status}",
-                                      wait_reason=_wait_reason(status, resource))
+                                      wait_reason=_wait_reason(status, call.resource))
                 continue
-            error = self._api_error(resp, status, method, full, content, retry_after, resource,
-                                    idempotent, too_long)
+            error = self._api_error(resp, status, method, call.full, content, retry_after, call.resource,
+                                    call.idempotent, too_long)
             error.may_have_applied = reached and method not in ("GET", "HEAD", "OPTIONS")
             raise error
+
+    def resend_not_json(self, body: Body) -> Body:
+        """For :meth:`Body.json`: a 2xx/3xx body that is not JSON (cut short by a dropped connection):
+        the answer of a retry while the request's budget lasts, else the error :meth:`request` raises."""
+        call = body.call
+        if body.attempt < call.retries and call.idempotent:
+            attempt = self._retry(body.attempt, None, f"{call.method} {call.shown}: truncated JSON body")
+            return self._exchange(call, attempt=attempt, reached=body.reached)
+        cls = TransportError if call.idempotent else UnconfirmedWriteError
+        failure = cls(f"{call.method} {call.shown}: the server sent a body that is not JSON "
+                      f"(HTTP {body.status}, {len(body.content)} bytes)"
+                      + ("" if call.idempotent else f": the write was probably applied. {_WRITE_HINT}."))
+        failure.may_have_applied = call.method not in ("GET", "HEAD", "OPTIONS")
+        raise failure
 
     def _limit(self, resource: str, method: str, full: str) -> None:
         """Wait for the client-side limiter (announced), or raise when the wait is too long."""

@@ -172,11 +172,8 @@ class GenerationReads(ListReads):
                 filter_text = json.dumps(json.loads(filter_text or "[]") + [cond])
             params["filter"] = filter_text
         operation = "observations_v2_get_many" if v4 else "observations_get_many"
-        op, _, params = self._operation(operation, params)
+        op, fetch, params = self._operation(operation, params)
         transport = self._transport
-
-        def fetch(q: dict, max_retries: int | None = None) -> Any:
-            return transport.request(op.method, op.path, params=q, max_retries=max_retries)
 
         limit = min(limit, CURSOR_LIMIT if v4 else PAGE_LIMIT)
         # More threads than pooled connections would only queue for a connection.
@@ -303,12 +300,8 @@ class GenerationReads(ListReads):
             workers = max(1, min(int(workers), self._transport.pool_size))
             if workers > 1 and max_rows is None:
                 # v3 scores are a cursor chain sorted by timestamp: parallel windows as for observations.
-                op, _, query = self._operation("scores_v3_get_many", params)
+                op, fetch, query = self._operation("scores_v3_get_many", params)
                 transport = self._transport
-
-                def fetch(q: dict, max_retries: int | None = None) -> Any:
-                    return transport.request(op.method, op.path, params=q, max_retries=max_retries)
-
                 with Progress(progress, op.name, transport) as bar:
                     return read_windows(fetch, SPECS["scores"], start=start, end=end or utc_now(),
                                         params={k: v for k, v in query.items() if k not in ("fromTimestamp",

@@ -18,6 +18,7 @@ from lfnb.frames.columns import document_columns, spec
 from lfnb.langfuse.enums import ANNOTATION_QUEUE_STATUSES, COMMENT_OBJECT_TYPES
 from lfnb.langfuse.timestamps import iso
 from lfnb.reads.arguments import check_choice, check_read, no_rows, time_range
+from lfnb.reads.pagination import parsed
 from lfnb.reads.progress import Progress
 from lfnb.reads.session import Session
 from lfnb.reads.windows import dedupe, read_into
@@ -77,6 +78,9 @@ class ListReads(Session):
                    ) -> pd.DataFrame:
         """Every row of a paginated (or plain ``{data: [...]}``) operation as a typed frame."""
         check_read(limit=limit, max_rows=max_rows, workers=workers)
+        # More threads than pooled connections would only queue for a connection (and urllib3
+        # would open and discard extra ones); iterate_pages also caps them at the pages left.
+        workers = max(1, min(int(workers), self._transport.pool_size))
         op, fetch, params = self._operation(operation, params)
         cols = spec(columns) if isinstance(columns, str) else columns
         if max_rows == 0:
@@ -85,7 +89,7 @@ class ListReads(Session):
         with Progress(progress, op.name, self._transport) as bar:
             fetch = bar.watch(fetch)
             if op.paging == "none":
-                page = fetch(params)
+                page = parsed(fetch(params))
                 data = page.get("data", page) if isinstance(page, dict) else page
                 data = data if isinstance(data, list) else [data]
                 bar.page(len(data))

@@ -17,7 +17,9 @@ already sent, raises :class:`~lfnb.errors.PaginationError` instead of looping.
 (the client's transport) and yields each page's ``data``; the next page is
 requested while the caller converts the current one (one page ahead); with
 ``workers > 1`` page-number pages 2..N are fetched concurrently after page 1 told
-the total.
+the total. ``fetch`` may return the page unparsed (an object with a ``json()``
+method, such as :class:`lfnb.http.transport.Body`): the I/O threads then only read
+bytes and every page is parsed in the caller's thread (see :func:`parsed`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 from lfnb.errors import LfnbTruncationWarning, PaginationError
 
-__all__ = ["PageNumberPaginator", "CursorPaginator", "iterate_pages", "make_paginator"]
+__all__ = ["PageNumberPaginator", "CursorPaginator", "iterate_pages", "make_paginator", "parsed"]
 
 Page = dict[str, Any]
 
@@ -127,6 +129,19 @@ class CursorPaginator:
         return {**self.params, "limit": self.limit, "cursor": cursor}
 
 
+def parsed(result: Any) -> Any:
+    """A fetched page as parsed JSON: ``result`` itself, or ``result.json()`` for an unparsed body.
+
+    Called in the thread that converts the pages, so that the I/O threads only read
+    bytes (``requests`` releases the GIL while it waits) and one thread allocates
+    the parsed objects.
+    """
+    if isinstance(result, (dict, list)) or result is None:
+        return result
+    load = getattr(result, "json", None)
+    return load() if callable(load) else result
+
+
 def make_paginator(kind: str, limit: int, params: dict | None = None):
     """A fresh paginator for an operation's paging kind (``page`` or ``cursor``)."""
     if kind == "page":
@@ -143,7 +158,8 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
     Parameters
     ----------
     fetch : callable
-        ``fetch(params) -> page`` (parsed JSON); does the I/O.
+        ``fetch(params) -> page`` (parsed JSON, or a body parsed by :func:`parsed` in this thread);
+        does the I/O.
     paginator : PageNumberPaginator or CursorPaginator
         A fresh one.
     max_rows : int, optional
@@ -166,7 +182,7 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
     try:
         pending = prefetch.submit(fetch, params)
         while params is not None:
-            page = pending.result()
+            page = parsed(pending.result())
             params = paginator.advance(page)
             data = page["data"]
             del page
@@ -189,7 +205,7 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
 
 
 def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, workers, on_page) -> Iterator[list]:
-    first = fetch(paginator.first_params())
+    first = parsed(fetch(paginator.first_params()))
     data = paginator.check(first, 1)
     del first
     if on_page is not None:
@@ -214,27 +230,28 @@ def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, work
     yield from emit(data)
     del data
     if last > 1:
-        def one(number: int) -> list:
-            rows = paginator.check(fetch(paginator.params_for(number)), number)
-            if on_page is not None:
-                on_page(len(rows))
-            return rows
-
         numbers = iter(range(2, last + 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfnb-page") as pool:
-            # A sliding window of 2 x workers pages in flight: pages are consumed in order
-            # and at most that many wait in memory, however slow the consumer.
-            pending = deque(pool.submit(one, n) for n in islice(numbers, 2 * workers))
+        # never more threads than pages left to read
+        threads = min(workers, last - 1)
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lfnb-page") as pool:
+            # A sliding window of 2 x threads pages in flight: pages are consumed (parsed,
+            # checked, converted) in order in this thread, and at most that many wait in
+            # memory as bytes, however slow the consumer.
+            pending = deque((n, pool.submit(fetch, paginator.params_for(n))) for n in islice(numbers, 2 * threads))
             try:
                 while pending:
-                    rows = pending.popleft().result()
+                    number, future = pending.popleft()
+                    rows = paginator.check(parsed(future.result()), number)
+                    del future
+                    if on_page is not None:
+                        on_page(len(rows))
                     nxt = next(numbers, None)
                     if nxt is not None:
-                        pending.append(pool.submit(one, nxt))
+                        pending.append((nxt, pool.submit(fetch, paginator.params_for(nxt))))
                     yield from emit(rows)
             finally:
-                for future in pending:
-                    future.cancel()
+                for _, waiting in pending:
+                    waiting.cancel()
     if truncated and max_rows is not None and seen >= max_rows:
         _warn_truncated(max_rows)
 

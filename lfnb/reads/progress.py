@@ -246,22 +246,32 @@ class Progress:
         return None
 
     def watch(self, fetch: Callable[[dict], Any]) -> Callable[[dict], Any]:
-        """Wrap a page fetch so that each page's ``meta`` (totalPages, cursor) feeds the percentage."""
+        """Wrap a page fetch so that each page's ``meta`` (totalPages, cursor) feeds the percentage.
+
+        A page fetched unparsed (an object with ``json()``, see :func:`lfnb.reads.pagination.parsed`)
+        is noted when it is parsed, in the thread that parses it.
+        """
         def watched(params: dict, **kwargs: Any) -> Any:
-            page = fetch(params, **kwargs)
-            meta = page.get("meta") if isinstance(page, dict) else None
-            if isinstance(meta, dict):
-                with self._lock:
-                    total = meta.get("totalPages")
-                    if isinstance(total, int) and total > 0:
-                        self.total_pages = total
-                    when = cursor_time(meta.get("cursor"))
-                    if when is not None and (self.position is None or when < self.position):
-                        self.position = when
-                    elif when is None and self.position is not None and self._span is not None:
-                        self.position = self._span[0]     # a cursor read's last page: no next cursor
-            return page
+            result = fetch(params, **kwargs)
+            if isinstance(result, dict):
+                return self._note(result)
+            return _Noted(result, self._note)
         return watched
+
+    def _note(self, page: Any) -> Any:
+        """The page, after its ``meta`` was noted."""
+        meta = page.get("meta") if isinstance(page, dict) else None
+        if isinstance(meta, dict):
+            with self._lock:
+                total = meta.get("totalPages")
+                if isinstance(total, int) and total > 0:
+                    self.total_pages = total
+                when = cursor_time(meta.get("cursor"))
+                if when is not None and (self.position is None or when < self.position):
+                    self.position = when
+                elif when is None and self.position is not None and self._span is not None:
+                    self.position = self._span[0]     # a cursor read's last page: no next cursor
+        return page
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -322,3 +332,16 @@ def _span(span: tuple[Any, Any] | None) -> tuple[pd.Timestamp, pd.Timestamp] | N
     start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
     end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
     return (start, end) if end > start else None
+
+
+class _Noted:
+    """An unparsed page whose parsed JSON goes through ``note`` (see :meth:`Progress.watch`)."""
+
+    __slots__ = ("_result", "_note")
+
+    def __init__(self, result: Any, note: Callable[[Any], Any]):
+        self._result, self._note = result, note
+
+    def json(self) -> Any:
+        load = getattr(self._result, "json", None)
+        return self._note(load() if callable(load) else self._result)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lfnb.errors import ApiError, ConfigError, NotFoundError
-from lfnb.http.transport import Transport
+from lfnb.http.transport import Body, Transport
 from lfnb.langfuse.operations import UPSERTS_BY_ID, Operation, build_request
 
 __all__ = ["Session"]
@@ -68,13 +68,15 @@ class Session:
                    ) -> tuple[Operation, Callable[[dict], Any], dict[str, Any]]:
         """``(operation, fetch(query), query)`` for a catalogue read; ``params`` checked before any request.
 
-        ``None`` values are dropped; ``fetch`` sends one request with the query it is given.
+        ``None`` values are dropped; ``fetch`` sends one request with the query it is given and
+        returns the body unparsed (:class:`lfnb.http.transport.Body`; the read parses it with
+        :func:`lfnb.reads.pagination.parsed` in the thread that converts the pages).
         """
         op, path, query, _ = build_request(name, {k: v for k, v in (params or {}).items() if v is not None})
         transport = self._transport
 
-        def fetch(q: dict) -> Any:
-            return transport.request(op.method, path, params=q)
+        def fetch(q: dict, max_retries: int | None = None) -> Body:
+            return transport.send(op.method, path, params=q, max_retries=max_retries)
 
         return op, fetch, query
 

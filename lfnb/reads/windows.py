@@ -3,9 +3,9 @@
 A cursor chain is sequential by nature, so :func:`read_windows` reads
 ``[from_time, to_time)`` as several chains over disjoint start-time windows. The
 windows follow the data, not the calendar: the read starts as *one* chain (its first
-page says whether there is more than a page at all); whenever a worker is idle it
-takes the unread lower half of the window with the most rows estimated left, and
-the owner of that
+page says whether there is more than a page at all); whenever an I/O thread is idle
+(and more chains can help, see below) it takes the unread lower half of the window
+with the most rows estimated left, and the owner of that
 window continues its cursor with the raised lower bound (filters are re-sent with
 every page; the cursor only encodes a position). An empty half ends after one
 request, so "all time" (``from_time="2000-01-01"``) converges on where the rows are
@@ -17,25 +17,37 @@ sequential walk (one partial or empty page per window) and a small read stays on
 chain. The owner keeps at most :data:`REACH` times the span it has read, so on "all
 time" the lower part starts near the rows.
 
-With one worker the chain fetches its next page while it converts the current one
-(one-page prefetch); with several, the other chains keep the connections busy.
+Threads: the caller's thread is the only one that parses and converts. ``workers``
+I/O threads only send the requests and read the bodies; when a body arrives, the
+caller's thread parses it, sends that window's next request at once (so it is
+fetched while this page is converted: a one-page prefetch per chain), gives idle
+I/O threads new windows, and converts the page. At most ``workers`` bodies and one
+parsed page are alive at a time, and the window state needs no lock. A window is
+split off only when the caller's thread had to *wait* for the body it converts next:
+when a body is already waiting, the conversion is what limits the read and another
+chain would only add requests, memory and contention for the cores (no latency,
+large pages: ``workers=8`` then reads as one chain, like ``workers=1``). All pages
+go into one :class:`~lfnb.frames.builder.FrameBuilder`, each with its window's place.
+
 Windows partition the range with half-open bounds on whole milliseconds (the
-cursor's precision), concatenate latest first (the server's ``startTime DESC``) and
-so keep the server's order; only a page that was in flight while its window's lower
-bound was raised can hold rows of the new lower window, and only then are ids
-de-duplicated (first copy wins, which keeps the order).
+cursor's precision) and concatenate latest first (the server's ``startTime DESC``),
+which keeps the server's order. A page that was in flight while its window's lower
+bound was raised is cut at the new bound (its lower rows belong to the new window,
+which reads them itself), so no row is read into two windows and nothing is
+de-duplicated.
 
 Failures: a 504/524 (the *query* timed out, not the network) splits the failing
 window in two and the halves retry with a budget of :data:`SPLIT_RETRIES` instead of
 the transport's full one; any other error — a refused, reset or hanging connection,
-an exhausted retry budget — cancels every pending request of the read at once and
-is raised, so failing takes about as long as with ``workers=1``.
+an exhausted retry budget — cancels every request not sent yet and is raised at
+once (the requests in flight end on their own), so failing takes about as long as
+with ``workers=1``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -43,9 +55,9 @@ from typing import Any
 import pandas as pd
 
 from lfnb.errors import ServerError
-from lfnb.frames.builder import FrameBuilder, combine
+from lfnb.frames.builder import FrameBuilder
 from lfnb.langfuse.timestamps import iso
-from lfnb.reads.pagination import CursorPaginator, iterate_pages, make_paginator
+from lfnb.reads.pagination import CursorPaginator, iterate_pages, make_paginator, parsed
 
 __all__ = ["read_into", "read_windows", "dedupe", "MIN_SPLIT_PAGES", "SPLIT_RETRIES", "MAX_SPLIT_DEPTH"]
 
@@ -77,10 +89,11 @@ def read_into(fetch: Callable[[dict], Any], builder: FrameBuilder, *, paging: st
 class _Window:
     """One cursor chain over ``[lo, hi)`` (``lo=None``: unbounded below)."""
 
-    def __init__(self, lo: pd.Timestamp | None, hi: pd.Timestamp, columns, density: float | None,
-                 retries: int | None = None, depth: int = 0):
+    def __init__(self, lo: pd.Timestamp | None, hi: pd.Timestamp, density: float | None,
+                 retries: int | None = None, depth: int = 0, *, limit: int, params: dict):
         self.lo, self.hi = lo, hi
-        self.builder = FrameBuilder(columns)
+        self.paginator = CursorPaginator(limit, params)
+        self.base = self.paginator.first_params()  # the next request's parameters, bounds aside
         self.pos: pd.Timestamp | None = None  # start time (whole ms) of the last row read
         self.top: pd.Timestamp | None = None  # start time of the first row read
         self.rows = 0
@@ -89,6 +102,7 @@ class _Window:
         self.retries = retries
         self.depth = depth
         self.in_flight = False
+        self.stale = False                    # its lower bound was raised while a request was in flight
         self.done = False
 
     def remaining(self) -> tuple[pd.Timestamp | None, pd.Timestamp]:
@@ -111,37 +125,41 @@ class _Window:
 
 
 class _Engine:
+    """One converter (the caller's thread) and ``workers`` I/O threads.
+
+    The I/O threads only send requests and read the bodies (``requests`` releases the
+    GIL while it waits); the caller's thread parses every page, advances its window's
+    cursor, sends that window's next request at once, and then converts the page. So
+    at most ``workers`` bodies and one parsed page are alive at a time, every Python
+    object and Arrow chunk of the read is allocated by one thread (one malloc arena),
+    and no two threads fight over the GIL to parse. The window state is touched by the
+    caller's thread only: no locks.
+    """
+
     def __init__(self, fetch, columns, *, start, end, params, limit, workers, from_key, to_key, time_key, on_page,
-                 transform):
+                 transform, parse):
         self.fetch, self.columns, self.params, self.limit = fetch, columns, params, limit
         self.workers, self.from_key, self.to_key, self.time_key = workers, from_key, to_key, time_key
-        self.on_page, self.transform = on_page, transform
-        self.cond = threading.Condition()
-        self.windows = [_Window(start, end, columns, None)]
-        self.queue = [self.windows[0]]
-        self.running = 0
-        self.error: BaseException | None = None
-        self.overlap = False
+        self.on_page, self.transform, self.parse = on_page, transform, parse
+        self.windows = [_Window(start, end, None, limit=limit, params=params)]
+        # One builder for every window: pages are put in the server's order (windows latest
+        # first) when the frame is built, without a copy of the text columns and with one
+        # copy of each number column.
+        self.builder = FrameBuilder(columns)
+        self.done: queue.SimpleQueue = queue.SimpleQueue()   # (window, future) as each request ends
+        self.in_flight = 0
+        self.starved = True  # the caller's thread waited for the last body (see run)
         self.requests = 0
         self.pages = 0  # pages that brought rows
 
     # ----------------------------------------------------------------- scheduling
-    def _next(self) -> _Window | None:
-        """A window for an idle worker (queued, or the lower half of the fullest one); None when done."""
-        with self.cond:
-            while True:
-                if self.error is not None:
-                    return None
-                if self.queue:
-                    self.running += 1
-                    return self.queue.pop(0)
-                stolen = self._steal()
-                if stolen is not None:
-                    self.running += 1
-                    return stolen
-                if self.running == 0:
-                    return None
-                self.cond.wait()
+    def _fill(self, io: ThreadPoolExecutor) -> None:
+        """Give idle I/O threads the lower half of the fullest window, while that is worth it."""
+        while self.in_flight < self.workers:
+            lower = self._steal()
+            if lower is None:
+                return
+            self._submit(io, lower)
 
     def _steal(self) -> _Window | None:
         # Each window costs one request more than a sequential walk (its last, partial or
@@ -154,7 +172,7 @@ class _Engine:
         return self._split(victim, retries=None)
 
     def _split(self, w: _Window, *, retries: int | None) -> _Window | None:
-        """Give away the lower half of ``w``'s unread span as a new window (caller holds the lock)."""
+        """Give away the lower half of ``w``'s unread span as a new window."""
         lo, upper = w.remaining()
         base = lo if lo is not None else _EPOCH
         half = (upper - base) / 2
@@ -166,18 +184,19 @@ class _Engine:
         mid = (upper - half).floor("ms")
         if mid <= base or mid > upper:
             return None
-        lower = _Window(lo, mid, self.columns, w.density, retries=retries, depth=w.depth + 1)
-        if w.in_flight and w.pos is not None:
-            self.overlap = True  # the page in flight was asked with the old lower bound
+        lower = _Window(lo, mid, w.density, retries=retries, depth=w.depth + 1, limit=self.limit,
+                        params=self.params)
+        if w.in_flight:
+            w.stale = True  # the page in flight was asked with the old lower bound: cut it at ``mid``
         w.lo = mid
         w.credit /= 2
         self.windows.append(lower)
         log.debug("window split at %s", iso(mid))
         return lower
 
-    # ----------------------------------------------------------------- one chain
-    def _params(self, w: _Window, base: dict) -> dict:
-        q = dict(base)
+    # ----------------------------------------------------------------- requests
+    def _params(self, w: _Window) -> dict:
+        q = dict(w.base)
         if w.lo is not None:
             q[self.from_key] = iso(w.lo)
         else:
@@ -185,163 +204,122 @@ class _Engine:
         q[self.to_key] = iso(w.hi)
         return q
 
+    def _submit(self, io: ThreadPoolExecutor, w: _Window) -> None:
+        """Send the window's next request (its bounds are read now)."""
+        q = self._params(w)
+        w.in_flight, w.stale = True, False
+        self.in_flight += 1
+        self.requests += 1
+        future = io.submit(self._request, w, q)
+        future.add_done_callback(lambda f, w=w: self.done.put((w, f)))
+
     def _request(self, w: _Window, q: dict) -> Any:
         if w.retries is None:
             return self.fetch(q)
         return self.fetch(q, max_retries=w.retries)
 
-    def _chain(self, w: _Window, io: ThreadPoolExecutor) -> None:
-        paginator = CursorPaginator(self.limit, self.params)
-        base = paginator.first_params()
-        future = self._submit(io, w, base)
-        while True:
-            try:
-                page = future.result()
-            except ServerError as exc:
-                if exc.status not in (504, 524):
-                    raise
-                with self.cond:
-                    w.in_flight = False
-                    lower = None if w.depth >= MAX_SPLIT_DEPTH else self._split(w, retries=SPLIT_RETRIES)
-                    if lower is None:
-                        raise
-                    w.retries, w.depth = SPLIT_RETRIES, w.depth + 1
-                    self.queue.append(lower)
-                    self.cond.notify_all()
-                    log.info("a window failed with HTTP %s; reading it as two halves", exc.status)
-                future = self._submit(io, w, base)
-                continue
-            nxt = paginator.advance(page)
-            data = page["data"]
-            del page
-            with self.cond:
-                w.in_flight = False
-                if data:
-                    self.pages += 1
-                    last = _ms_of(data[-1], self.time_key)
-                    if w.top is None:
-                        w.top = _ms_of(data[0], self.time_key)
-                    w.pos, w.rows, w.credit = last, w.rows + len(data), w.credit + len(data)
-                    seconds = (w.top - last).total_seconds()
-                    if w.rows >= self.limit or seconds > 0:
-                        w.density = w.rows / max(seconds, 0.001)
-                if nxt is None:
-                    w.done = True
-                else:
-                    base = {k: v for k, v in nxt.items() if k not in (self.from_key, self.to_key)}
-                self.cond.notify_all()
-            ahead = nxt is not None and not isinstance(io, _Inline)
-            if ahead:
-                future = self._submit(io, w, base)  # fetched while this page is converted
-            if self.on_page is not None:
-                self.on_page(len(data))
-            w.builder.add(self.transform(data) if self.transform is not None else data)
-            del data
-            if nxt is None:
-                return
-            if not ahead:
-                future = self._submit(io, w, base)
+    # ----------------------------------------------------------------- one page
+    def _page(self, io: ThreadPoolExecutor, w: _Window, future: Future) -> None:
+        self.in_flight -= 1
+        w.in_flight = False
+        try:
+            page = self.parse(future.result())  # here: a truncated body is fetched again by the transport
+        except ServerError as exc:
+            if exc.status not in (504, 524):
+                raise
+            lower = None if w.depth >= MAX_SPLIT_DEPTH else self._split(w, retries=SPLIT_RETRIES)
+            if lower is None:
+                raise
+            w.retries, w.depth = SPLIT_RETRIES, w.depth + 1
+            log.info("a window failed with HTTP %s; reading it as two halves", exc.status)
+            self._submit(io, w)
+            self._submit(io, lower)
+            return
+        del future
+        nxt = w.paginator.advance(page)
+        data = page["data"]
+        del page
+        if w.stale and data:
+            cut = self._below(data, w.lo)
+            if cut < len(data):
+                # rows below the raised lower bound belong to the window split off (which reads
+                # them itself); rows come latest first, so this window has nothing more to read
+                data, nxt = data[:cut], None
+        if data:
+            self.pages += 1
+            last = _ms_of(data[-1], self.time_key)
+            if w.top is None:
+                w.top = _ms_of(data[0], self.time_key)
+            w.pos, w.rows, w.credit = last, w.rows + len(data), w.credit + len(data)
+            seconds = (w.top - last).total_seconds()
+            if w.rows >= self.limit or seconds > 0:
+                w.density = w.rows / max(seconds, 0.001)
+        if nxt is None:
+            w.done = True
+        else:
+            w.base = {k: v for k, v in nxt.items() if k not in (self.from_key, self.to_key)}
+            self._submit(io, w)  # fetched while this page is converted
+        if self.starved:
+            self._fill(io)
+        if self.on_page is not None:
+            self.on_page(len(data))
+        self.builder.add(self.transform(data) if self.transform is not None else data, order=-w.hi.value)
 
-    def _submit(self, io: ThreadPoolExecutor, w: _Window, base: dict) -> Future:
-        """Send the window's next request; its bounds are read now, under the lock."""
-        with self.cond:
-            if self.error is not None:
-                raise _Cancelled
-            q = self._params(w, base)
-            w.in_flight = True
-            self.requests += 1
-        return io.submit(self._request, w, q)
-
-    def _worker(self, io: ThreadPoolExecutor) -> None:
-        while True:
-            w = self._next()
-            if w is None:
-                return
-            try:
-                self._chain(w, io)
-            except _Cancelled:
-                return
-            except BaseException as exc:  # noqa: B036 - handed to the caller's thread and raised there
-                with self.cond:
-                    if self.error is None:
-                        self.error = exc
-                    self.cond.notify_all()
-                return
-            finally:
-                with self.cond:
-                    self.running -= 1
-                    self.cond.notify_all()
+    def _below(self, data: list, lo: pd.Timestamp | None) -> int:
+        """How many leading rows of ``data`` (latest first) start at or after ``lo``."""
+        if lo is None:
+            return len(data)
+        n = len(data)
+        while n and _time_of(data[n - 1], self.time_key) < lo:
+            n -= 1
+        return n
 
     def run(self) -> pd.DataFrame:
-        if self.workers <= 1:
-            prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfnb-prefetch")
-            try:
-                self._worker(prefetch)
-            finally:
-                prefetch.shutdown(wait=False, cancel_futures=True)
-        else:
-            # No prefetch: while one chain converts, the others keep the connections busy,
-            # and half as many pages of parsed JSON wait in memory.
-            threads = [threading.Thread(target=self._worker, args=(_Inline(),), name=f"lfnb-window-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for t in threads:
-                t.start()
-            try:
-                with self.cond:
-                    while self.error is None and (self.running or self.queue or any(not w.done for w in self.windows)):
-                        self.cond.wait()
-            except BaseException as exc:  # noqa: B036 - e.g. KeyboardInterrupt: stop every chain, then re-raise
-                with self.cond:
-                    self.error = self.error or exc
-                    self.cond.notify_all()
-                raise
-            # On an error, nothing waits for the requests still in flight: each ends on its own
-            # (refused/timed out) in its daemon thread and its result is dropped; no new request is sent.
-            if self.error is None:
-                for t in threads:
-                    t.join()
-        if self.error is not None:
-            raise self.error
-        ordered = sorted(self.windows, key=lambda w: w.hi, reverse=True)
-        df = combine([w.builder for w in ordered])
-        return dedupe(df) if self.overlap else df
-
-
-class _Cancelled(Exception):
-    """Another window failed: stop this one without a request."""
-
-
-class _Inline:
-    """An executor that runs each call at once (workers=1: no thread, no prefetch race)."""
-
-    def submit(self, fn, *args) -> Future:
-        future: Future = Future()
+        io = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lfnb-fetch")
         try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: B036 - re-raised by result()
-            future.set_exception(exc)
-        return future
+            self._submit(io, self.windows[0])
+            while self.in_flight:
+                try:
+                    w, future = self.done.get_nowait()
+                    self.starved = False  # a body was waiting: this thread is what limits the read
+                except queue.Empty:
+                    w, future = self.done.get()
+                    self.starved = True   # this thread waited for the network/server: more chains can help
+                self._page(io, w, future)
+        finally:
+            # On an error (or Ctrl-C) nothing waits for the requests still in flight: each ends
+            # on its own (refused/timed out) in its thread and its result is dropped; the
+            # requests not sent yet are cancelled.
+            io.shutdown(wait=False, cancel_futures=True)
+        return self.builder.frame()
+
+
+def _time_of(record: dict, key: str) -> pd.Timestamp:
+    return pd.Timestamp(record[key]).tz_convert("UTC")
 
 
 def _ms_of(record: dict, key: str) -> pd.Timestamp:
-    return pd.Timestamp(record[key]).tz_convert("UTC").floor("ms")
+    return _time_of(record, key).floor("ms")
 
 
 def read_windows(fetch: Callable[..., Any], columns: Sequence[tuple[str, str]], *,
                  start: pd.Timestamp | None, end: pd.Timestamp, params: dict, limit: int, workers: int,
                  from_key: str = "fromStartTime", to_key: str = "toStartTime", time_key: str = "startTime",
                  on_page: Callable[[int], None] | None = None,
-                 transform: Callable[[list], list] | None = None) -> pd.DataFrame:
+                 transform: Callable[[list], list] | None = None,
+                 parse: Callable[[Any], Any] = parsed) -> pd.DataFrame:
     """Read a time-ordered cursor endpoint over ``[start, end)`` with up to ``workers`` chains.
 
     The endpoint sorts by ``time_key`` descending, takes the bounds ``from_key``
     (inclusive) and ``to_key`` (exclusive) with every page, and its cursor encodes
     only a position (v2 observations, v3 scores). ``fetch(params, max_retries=None)``
-    sends one request. ``start=None`` reads from the first row on. Rows come out in
-    the server's order, each exactly once.
+    sends one request in an I/O thread and may return the body unparsed; ``parse``
+    turns it into the page, in the caller's thread. ``start=None`` reads from the
+    first row on. Rows come out in the server's order, each exactly once.
     """
     engine = _Engine(fetch, columns, start=start, end=end, params=params, limit=limit, workers=max(1, int(workers)),
-                     from_key=from_key, to_key=to_key, time_key=time_key, on_page=on_page, transform=transform)
+                     from_key=from_key, to_key=to_key, time_key=time_key, on_page=on_page, transform=transform,
+                     parse=parse)
     return engine.run()
 
 

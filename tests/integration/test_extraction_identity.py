@@ -10,6 +10,7 @@ cannot move the reference along with it. The other reads are compared with their
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -156,14 +157,14 @@ def test_read_scores_parallelises_on_v4(local_server):
     """``workers`` is not silently ignored by read_scores on v4 (reliability D11): windows of v3 scores."""
     lf = connect(local_server)
     windows = set()
-    real = lf.transport.request
+    real = lf.transport.send
 
     def spy(method, path, *, params=None, **kw):
         if path.endswith("/v3/scores"):
             windows.add((params or {}).get("toTimestamp"))
         return real(method, path, params=params, **kw)
 
-    lf.transport.request = spy
+    lf.transport.send = spy
     df = lf.read_scores("2026-10-20", "2026-11-01", workers=4, progress=False)
     assert len(df) > 200
     assert len(windows) > 1
@@ -175,7 +176,7 @@ def test_workers_beyond_the_pool_are_capped(local_server):
 
     lf = connect(local_server, pool_size=4)
     lock, now, peak = threading.Lock(), [0], [0]
-    real = lf.transport.request
+    real = lf.transport.send
 
     def spy(*a, **kw):
         with lock:
@@ -187,9 +188,43 @@ def test_workers_beyond_the_pool_are_capped(local_server):
             with lock:
                 now[0] -= 1
 
-    lf.transport.request = spy
+    lf.transport.send = spy
     df = lf.read_observations("2000-01-01", "2027-01-01", limit=50, workers=64, progress=False)
     assert len(df) == local_server.store.count("observations")
     assert 1 < peak[0] <= 4
     sequential = -(-len(df) // 50)
     assert lf.transport.requests <= sequential * 1.3
+
+
+@pytest.fixture(scope="module")
+def v3_many_traces():
+    with serve(port=0, generation="v3", **{**SMALL, "traces": 1500}) as server:
+        yield server
+
+
+def test_page_number_list_reads_cap_workers_at_the_pool(v3_many_traces):
+    """v1 list reads (``_read_list``) with 64 workers on a 4-connection pool: at most 4 requests at once,
+    the same rows as ``workers=1`` (issue 14: only the generation reads capped ``workers``)."""
+    import threading
+
+    lf = connect(v3_many_traces, pool_size=4)
+    lock, now, peak = threading.Lock(), [0], [0]
+    real = lf.transport.send
+
+    def spy(*a, **kw):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            time.sleep(0.005)  # let the requests overlap as they would on a remote server
+            return real(*a, **kw)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    lf.transport.send = spy
+    df = lf.read_traces(workers=64, progress=False)
+    assert len(df) == v3_many_traces.store.count("traces") and len(df) > 8 * 100
+    assert 1 < peak[0] <= 4
+    ref = connect(v3_many_traces).read_traces(progress=False)
+    assert_same(df, ref)

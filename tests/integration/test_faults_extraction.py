@@ -56,7 +56,7 @@ def test_window_failing_with_524_is_split(local_server, monkeypatch):
     from lfnb.errors import ServerError
 
     lf = lfnb.connect(local_server.base_url, local_server.public_key, local_server.secret_key, max_retries=0)
-    real = lf.transport.request
+    real = lf.transport.send
     failed = []
 
     def flaky(method, path, *, params=None, **kw):
@@ -67,7 +67,7 @@ def test_window_failing_with_524_is_split(local_server, monkeypatch):
         return real(method, path, params=params, **kw)
 
     reference = lf.read_observations("2026-10-24", "2026-11-01", limit=200, progress=False)
-    monkeypatch.setattr(lf.transport, "request", flaky)
+    monkeypatch.setattr(lf.transport, "send", flaky)
     df = lf.read_observations("2026-10-24", "2026-11-01", workers=2, limit=200, progress=False)
     assert failed, "some windows should have been longer than 12 h"
     assert len(reference) == local_server.store.count("observations")

@@ -151,6 +151,30 @@ def test_truncated_json_is_retried(stub, no_sleep):
     assert make(stub).request("GET", "/p") == {"data": []}
 
 
+def test_send_returns_the_body_unparsed_and_json_retries_a_truncated_one(stub, no_sleep):
+    """``send`` (parallel reads) leaves parsing to the caller's thread; a truncated body is fetched
+    again from there with the request's retries, as ``request`` does."""
+    script = stub([(200, b'{"data": [1', {}), (200, {"data": [2]}, {})])
+    t = make(stub, max_retries=1)
+    body = t.send("GET", "/p", params={"page": 1})
+    assert len(script.seen) == 1 and t.retries == 0  # nothing parsed (or retried) yet
+    assert repr(body) == "Body(HTTP 200, 11 bytes)"
+    assert body.json() == {"data": [2]}
+    assert len(script.seen) == 2 and t.retries == 1 and len(no_sleep) == 1
+
+
+def test_send_truncated_body_without_retries_left_is_the_same_error_as_request(stub, no_sleep):
+    messages = []
+    for call in ("request", "send"):
+        stub([(200, b'{"data": [1', {})])
+        t = make(stub, max_retries=0)
+        with pytest.raises(TransportError) as info:
+            result = getattr(t, call)("GET", "/p", params={"page": 1})
+            result.json()
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] == "GET /p?page=1: the server sent a body that is not JSON (HTTP 200, 11 bytes)"
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="base_url must start with http"):
         Transport("localhost:3000", "pk", "sk")

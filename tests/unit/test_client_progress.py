@@ -131,3 +131,16 @@ def test_dedupe_keeps_first_and_does_not_copy_without_duplicates():
     assert dedupe(df)["v"].tolist() == [1, 2]
     clean = pd.DataFrame({"id": ["a", "b"]})
     assert dedupe(clean) is clean
+
+
+def test_a_page_fetched_unparsed_feeds_the_percentage_when_it_is_parsed():
+    """Reads fetch bodies in I/O threads and parse them in one thread: the page's meta counts then."""
+    class Body:
+        def json(self):
+            return {"data": [], "meta": {"page": 1, "totalPages": 4}}
+
+    with Progress(False, "observations", FakeTransport(), clock=Clock()) as bar:
+        result = bar.watch(lambda params: Body())({})
+        assert bar.total_pages is None
+        assert result.json() == {"data": [], "meta": {"page": 1, "totalPages": 4}}
+        assert bar.total_pages == 4

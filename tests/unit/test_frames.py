@@ -5,7 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lfnb.frames.builder import DTYPES, FrameBuilder, build_frame, columns_for, combine, convert, dtype_table, empty_frame
+from lfnb.frames.builder import (
+    DTYPES,
+    FrameBuilder,
+    build_frame,
+    columns_for,
+    combine,
+    convert,
+    dtype_table,
+    empty_frame,
+    from_chunks,
+    to_chunk,
+)
 from lfnb.frames.columns import OBSERVATION_GROUPS, SPECS, observation_columns
 
 DEFAULT_OBS_COLUMNS = [
@@ -148,15 +159,19 @@ def test_unknown_field_group_lists_valid_ones():
         observation_columns(("core", "cost"))
 
 
-def test_pages_stay_arrow_until_one_conversion_per_column():
-    """Numbers are not converted page by page (issue 14): chunks are Arrow arrays until frame()."""
+def test_pages_become_one_buffer_per_number_column_and_arrow_chunks_for_text():
+    """Numbers, booleans and times go into one growing numpy buffer per column as pages arrive (their
+    per-page chunks are freed at once, issue 14: peak memory); text stays Arrow chunks (zero-copy)."""
+    import numpy as np
     import pyarrow as pa
 
     b = FrameBuilder(columns_for("observations", ("core", "usage")))
     for k in range(7):
         b.add([obs(10 * k + i, usageDetails={"input": 10 * k + i, "late": k} if k >= 3 else {"input": 10 * k + i})
                for i in range(3)])
-    assert all(isinstance(c, pa.Array) for c in b._chunks["usageDetails.input"])
+    store = b._chunks["usageDetails.input"]
+    assert isinstance(store.values, np.ndarray) and store.n == 21
+    assert len(b._chunks["id"]) == 7 and all(isinstance(c, pa.Array) for c in b._chunks["id"])
     df = b.frame()
     assert df["usageDetails.input"].tolist() == [10 * k + i for k in range(7) for i in range(3)]
     late = [None if pd.isna(v) else v for v in df["usageDetails.late"]]
@@ -164,7 +179,45 @@ def test_pages_stay_arrow_until_one_conversion_per_column():
     assert str(df["usageDetails.input"].dtype) == "Int64"
 
 
+@pytest.mark.parametrize("code, values", [
+    ("int", [1, None, 2**62 + 1, "7", 3.0, None]),
+    ("float", [1.5, None, 2, "0.25", "x", 1e300]),
+    ("float", [float("nan"), 1.0, None, float("inf")]),
+    ("price", ["0.000002", None, 1, "1e-7"]),
+    ("bool", [True, None, False, "true", 0]),
+    ("time", ["2026-10-01T00:00:00.123Z", None, "2026-10-02", "2026-10-01T00:00:00.123456Z"]),
+])
+def test_a_column_built_page_by_page_equals_one_conversion_of_its_chunks(code, values):
+    """Pages of one value each (some take the slow path) give the column that one conversion of the
+    pages' Arrow chunks gives (the builder before issue 14's buffers)."""
+    b = FrameBuilder([("v", code)], dynamic=False)
+    for v in values:
+        b.add([{"v": v}])
+    got = b.frame()["v"]
+    want = from_chunks([to_chunk([v], code) for v in values], code)
+    assert got.dtype == want.dtype and got.equals(want), (got.tolist(), want.tolist())
+
+
 def test_large_counts_with_missing_values_stay_exact():
     """An Int64 column with NA used to pass through float64 and lose the last digits."""
     assert convert([2**62 + 1, None], "int").tolist() == [2**62 + 1, pd.NA]
 
+
+
+def test_pages_added_out_of_order_make_the_frame_of_the_sorted_pages():
+    """Parallel windows add pages as they arrive, with their place (``order``); the frame is the one of the
+    pages added in that order: rows, dtypes, and the dynamic columns in the order a sequential walk meets them."""
+    cols = columns_for("observations", ("core", "usage"))
+    pages = [[obs(10 * k + i, usageDetails={"input": k, f"k{k % 3}": i}, costDetails={"total": 0.5 * i}
+                  if k != 2 else {"cache": 1.0}) for i in range(k % 3 + 1)] for k in range(6)]
+    pages.insert(3, [])  # an empty page
+    arrival = [5, 1, 3, 6, 0, 4, 2]
+    unordered, ordered = FrameBuilder(cols), FrameBuilder(cols)
+    for k in arrival:
+        unordered.add(pages[k], order=k)
+    for page in pages:
+        ordered.add(page)
+    got, want = unordered.frame(), ordered.frame()
+    assert list(got.columns) == list(want.columns)
+    assert got.equals(want)
+    assert got["id"].tolist() == [r["id"] for page in pages for r in page]

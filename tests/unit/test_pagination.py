@@ -71,6 +71,57 @@ def test_concurrent_pages_keep_order_and_fetch_each_page_once():
     assert sorted(c["page"] for c in calls) == list(range(1, 8))
 
 
+def test_concurrent_pages_use_no_more_threads_than_pages_left():
+    """workers=64 on a 3-page read: pages 2 and 3 are the only ones left, so at most 2 threads fetch them."""
+    pages = {n: [{"id": f"{n}-{i}"} for i in range(3)] for n in range(1, 4)}
+    fetch, calls = page_server(pages, total_pages=3)
+    threads = set()
+    before = threading.active_count()
+    peak = [0]
+
+    def spy(params):
+        threads.add(threading.current_thread().name)
+        peak[0] = max(peak[0], threading.active_count() - before)
+        return fetch(params)
+
+    out = [r["id"] for data in iterate_pages(spy, PageNumberPaginator(3), workers=64) for r in data]
+    assert out == [f"{n}-{i}" for n in range(1, 4) for i in range(3)]
+    assert len({t for t in threads if t.startswith("lfnb-page")}) <= 2
+    assert peak[0] <= 2
+
+
+class LazyPage:
+    """An unparsed body (like lfnb.http.transport.Body): records the thread that parses it."""
+
+    parsed_in: list = []
+
+    def __init__(self, page):
+        self.page = page
+
+    def json(self):
+        LazyPage.parsed_in.append(threading.current_thread().name)
+        return self.page
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_pages_fetched_unparsed_are_parsed_in_the_consuming_thread(workers):
+    """The I/O threads only fetch; every page is parsed where it is consumed (one thread allocates)."""
+    pages = {n: [{"id": f"{n}-{i}"} for i in range(3)] for n in range(1, 6)}
+    fetch, _ = page_server(pages, total_pages=5)
+    fetched_in = []
+
+    def lazy(params):
+        fetched_in.append(threading.current_thread().name)
+        return LazyPage(fetch(params))
+
+    LazyPage.parsed_in = []
+    out = [r["id"] for data in iterate_pages(lazy, PageNumberPaginator(3), workers=workers) for r in data]
+    assert out == [f"{n}-{i}" for n in range(1, 6) for i in range(3)]
+    me = threading.current_thread().name
+    assert LazyPage.parsed_in == [me] * 5
+    assert any(name != me for name in fetched_in)  # pages after the first come from I/O threads
+
+
 def cursor_server(chain):
     """chain: list of (data, cursor-or-None-or-'absent')"""
     calls = []

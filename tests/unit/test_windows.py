@@ -151,3 +151,68 @@ def test_524_on_a_tiny_window_is_raised():
     with pytest.raises(ServerError, match="524"):
         read(ep, start=pd.Timestamp("2026-10-31T23:00:00Z"), workers=4)
     assert len(ep.calls) <= 2 ** 7
+
+
+class _Rows(list):
+    """A page's data list that can be watched with a weak reference."""
+
+    __hash__ = object.__hash__
+
+
+class _Body:
+    """An unparsed answer (like lfnb.http.transport.Body); ``json()`` records where it is parsed."""
+
+    def __init__(self, page: dict, log: list):
+        self.page, self.log = page, log
+
+    def json(self):
+        self.log.append(threading.current_thread().name)
+        page, self.page = self.page, None
+        return {"data": _Rows(page["data"]), "meta": page["meta"]}
+
+
+@pytest.mark.parametrize("workers", [1, 4, 8])
+def test_one_thread_parses_and_few_pages_are_alive(workers):
+    """I/O threads only fetch; the caller's thread parses every page; at most ``workers`` unparsed
+    bodies and one parsed page are alive at any time (issue 14: memory with several workers)."""
+    import weakref
+
+    ep = Endpoint(3000, step=pd.Timedelta(minutes=4), delay=0.002)
+    parsed_in: list = []
+    bodies: weakref.WeakSet = weakref.WeakSet()
+    pages: weakref.WeakSet = weakref.WeakSet()
+    alive = {"bodies": 0, "pages": 0}
+
+    def fetch(q, max_retries=None):
+        body = _Body(ep(q, max_retries), parsed_in)
+        bodies.add(body)
+        return body
+
+    def transform(rows):
+        pages.add(rows)
+        alive["bodies"] = max(alive["bodies"], sum(1 for b in list(bodies) if b.page is not None))
+        alive["pages"] = max(alive["pages"], len(pages))
+        return rows
+
+    df = read_windows(fetch, COLUMNS, start=pd.Timestamp("2026-10-20", tz="UTC"), end=END,
+                      params={"fields": "core"}, limit=50, workers=workers, transform=transform)
+    assert df["id"].tolist() == ep.reference
+    assert set(parsed_in) == {threading.current_thread().name}
+    assert alive["pages"] == 1
+    assert alive["bodies"] <= workers
+
+
+def test_no_window_is_opened_while_the_converting_thread_is_what_limits_the_read():
+    """Answers that arrive faster than pages are converted: more chains cannot help, so the read stays
+    one chain (as many requests as workers=1) whatever ``workers`` (issue 14: workers never slower)."""
+    ep = Endpoint(1000, delay=0.0)
+
+    def slow(rows):
+        time.sleep(0.02)  # converting takes longer than the next answer
+        return rows
+
+    df = read_windows(ep, COLUMNS, start=pd.Timestamp("2026-10-01", tz="UTC"), end=END, params={"fields": "core"},
+                      limit=50, workers=8, transform=slow)
+    assert df["id"].tolist() == ep.reference
+    assert len(ep.calls) == 1000 // 50  # the sequential walk: the last full page carries no cursor
+    assert {c["toStartTime"] for c in ep.calls} == {"2026-11-01T00:00:00.000Z"}
