@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -209,6 +211,19 @@ class QueryValidationError(LfnbError, ValueError):
 
 class LfnbTruncationWarning(UserWarning):
     """A result holds fewer rows than exist (``max_rows`` reached, or ``row_limit`` rows returned)."""
+
+
+def warn_truncated(message: str) -> None:
+    """Issue an :class:`LfnbTruncationWarning` pointing at the user's line (the first frame outside lfnb)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "lfnb":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, LfnbTruncationWarning, stacklevel=level)
+
+
+def warn_max_rows(max_rows: int) -> None:
+    """``max_rows`` rows were kept and more exist."""
+    warn_truncated(f"max_rows={max_rows} reached: the result holds the first {max_rows} rows, more exist")
 
 
 def _json(text: str) -> Any:

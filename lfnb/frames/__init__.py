@@ -7,7 +7,6 @@ from lfnb.frames.builder import (
     FrameBuilder,
     build_frame,
     columns_for,
-    combine,
     convert,
     dtype_table,
     empty_frame,
@@ -25,6 +24,6 @@ from lfnb.frames.columns import (
 
 __all__ = [
     "DTYPES", "DYNAMIC_PREFIXES", "OBSERVATION_GROUPS", "SPECS", "FrameBuilder", "build_frame", "column_table",
-    "columns_for", "combine", "convert", "document_columns", "dtype_table", "empty_frame", "observation_columns",
+    "columns_for", "convert", "document_columns", "dtype_table", "empty_frame", "observation_columns",
     "spec",
 ]

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from lfnb.frames.columns import DTYPES, DYNAMIC_PREFIXES, OBSERVATION_GROUPS, SPECS, observation_columns, spec
 
-__all__ = ["FrameBuilder", "build_frame", "combine", "columns_for", "DTYPES", "empty_frame", "dtype_table", "convert"]
+__all__ = ["FrameBuilder", "build_frame", "columns_for", "DTYPES", "empty_frame", "dtype_table", "convert"]
 
 
 
@@ -202,24 +202,6 @@ class _Grown:
             mask = np.concatenate([self.mask[a:a + k] for a, k in pages]) if pages else self.mask[:0].copy()
         self.values = self.mask = None
         return _grown_series(self.code, values, mask)
-
-    @staticmethod
-    def concat(parts: list[_Grown]) -> pd.Series:
-        """One pandas column from several (parallel windows, in order); each part is freed as it is copied."""
-        if len(parts) == 1:
-            return parts[0].series()
-        code = parts[0].code
-        total = sum(p.n for p in parts)
-        values = np.empty(total, _NUMPY[code])
-        mask = None if code == "time" else np.empty(total, np.bool_)
-        at = 0
-        for i, p in enumerate(parts):
-            values[at:at + p.n] = p.values[:p.n]
-            if mask is not None:
-                mask[at:at + p.n] = p.mask[:p.n]
-            at += p.n
-            parts[i] = None  # free this window's buffers before the next copy
-        return _grown_series(code, values, mask)
 
 
 def _grown_series(code: str, values: np.ndarray, mask: np.ndarray | None) -> pd.Series:
@@ -401,34 +383,3 @@ def dtype_table() -> pd.DataFrame:
         for col, code in cols:
             rows.append({"resource": resource, "column": col, "dtype": str(pd.Series(dtype=DTYPES[code]).dtype)})
     return pd.DataFrame(rows).astype("str")
-
-
-def combine(builders: Sequence[FrameBuilder]) -> pd.DataFrame:
-    """One frame from several builders, in the given order (parallel windows).
-
-    Columns are the union (a dynamic ``usageDetails.*`` key seen in one window
-    only is back-filled elsewhere); each column's chunks are concatenated and
-    released one column at a time.
-    """
-    if not builders:
-        raise ValueError("combine() needs at least one FrameBuilder")
-    columns: dict[str, str] = {}
-    for b in builders:
-        for col, code in b.columns.items():
-            columns.setdefault(col, code)
-    data: dict[str, pd.Series] = {}
-    for col, code in columns.items():
-        parts: list = []
-        for b in builders:
-            own = b._chunks.pop(col, None)
-            if own is None and b.rows:
-                own = _column_store(code)
-                own.append(to_chunk([None] * b.rows, code))
-            if own is not None:
-                parts.append(own)
-        if code in _GROWN:
-            data[col] = _Grown.concat(parts) if parts else _Grown(code).series()
-        else:
-            data[col] = from_chunks([c for own in parts for c in own], code)
-        del parts
-    return pd.DataFrame(data, copy=False)

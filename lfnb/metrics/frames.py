@@ -25,14 +25,11 @@ latency measures — the REST observation endpoints use seconds —, ``USD``,
 
 from __future__ import annotations
 
-import inspect
-import os
-import warnings
 from typing import Any
 
 import pandas as pd
 
-from lfnb.errors import LfnbTruncationWarning
+from lfnb.errors import warn_truncated
 from lfnb.metrics import schemas
 from lfnb.metrics.checks import effective_dimensions
 
@@ -99,15 +96,6 @@ def _to_bool(v: Any) -> Any:
     return bool(v)
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _outside_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside the lfnb package."""
-    frame, level = inspect.currentframe(), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
-        frame, level = frame.f_back, level + 1
-    return max(level - 1, 1)
 
 
 _EMPTY = {"time": "datetime64[us, UTC]", "int": "Int64", "float": "Float64", "number": "Float64",
@@ -150,11 +138,10 @@ def metrics_frame(data: list[dict], query: dict, *, version: str = "v2", warn: b
     } or {"count": "integer"}
     limit = (query.get("config") or {}).get("row_limit") or (V2_DEFAULT_ROW_LIMIT if version == "v2" else None)
     if warn and limit and len(df) == limit:
-        warnings.warn(
+        warn_truncated(
             f"the metrics result has exactly {limit} rows (the row_limit"
             f"{'' if (query.get('config') or {}).get('row_limit') else ', v2 default'}): it is probably truncated; "
-            "raise config.row_limit (max 1000) or narrow the query", LfnbTruncationWarning,
-            stacklevel=_outside_stacklevel())
+            "raise config.row_limit (max 1000) or narrow the query")
     return df
 
 

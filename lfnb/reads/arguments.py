@@ -11,7 +11,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from lfnb.errors import ConfigError
+from lfnb.errors import ConfigError, warn_truncated
 from lfnb.langfuse.timestamps import to_utc
 
 __all__ = ["time_range", "check_count", "check_choice", "check_fields", "check_read", "no_rows"]
@@ -82,12 +82,7 @@ def no_rows(max_rows: int | None, columns: Sequence[tuple[str, str]]):
     """
     if max_rows != 0:
         return None
-    import warnings
-
-    from lfnb.errors import LfnbTruncationWarning
     from lfnb.frames.builder import FrameBuilder
-    from lfnb.reads.pagination import caller_stacklevel
 
-    warnings.warn("max_rows=0: the result holds no rows (none were read)", LfnbTruncationWarning,
-                  stacklevel=caller_stacklevel())
+    warn_truncated("max_rows=0: the result holds no rows (none were read)")
     return FrameBuilder(columns).frame()

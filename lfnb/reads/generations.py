@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from lfnb.errors import warn_max_rows
 from lfnb.frames.builder import FrameBuilder
 from lfnb.frames.columns import OBSERVATION_GROUPS, SPECS, document_columns, observation_columns
 from lfnb.langfuse.enums import OBSERVATION_LEVELS, OBSERVATION_TYPES, SCORE_DATA_TYPES, SCORE_SOURCES
@@ -319,13 +320,7 @@ class GenerationReads(ListReads):
 def _head(df: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
     if max_rows is None or len(df) <= max_rows:
         return df
-    import warnings
-
-    from lfnb.errors import LfnbTruncationWarning
-    from lfnb.reads.pagination import caller_stacklevel
-
-    warnings.warn(f"max_rows={max_rows} reached: the result holds the first {max_rows} rows, more exist",
-                  LfnbTruncationWarning, stacklevel=caller_stacklevel())
+    warn_max_rows(max_rows)
     return df.iloc[:max_rows].reset_index(drop=True)
 
 

@@ -25,14 +25,13 @@ bytes and every page is parsed in the caller's thread (see :func:`parsed`).
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
-from lfnb.errors import LfnbTruncationWarning, PaginationError
+from lfnb.errors import PaginationError, warn_max_rows
 
 __all__ = ["PageNumberPaginator", "CursorPaginator", "iterate_pages", "make_paginator", "parsed"]
 
@@ -192,7 +191,7 @@ def iterate_pages(fetch: Callable[[dict], Any], paginator, *, max_rows: int | No
                 more = seen + len(data) > max_rows or params is not None
                 yield data[: max_rows - seen]
                 if more:
-                    _warn_truncated(max_rows)
+                    warn_max_rows(max_rows)
                 return
             seen += len(data)
             if params is not None:
@@ -253,19 +252,4 @@ def _iterate_concurrent(fetch, paginator: PageNumberPaginator, *, max_rows, work
                 for _, waiting in pending:
                     waiting.cancel()
     if truncated and max_rows is not None and seen >= max_rows:
-        _warn_truncated(max_rows)
-
-
-def _warn_truncated(max_rows: int) -> None:
-    warnings.warn(f"max_rows={max_rows} reached: the result holds the first {max_rows} rows, more exist",
-                  LfnbTruncationWarning, stacklevel=caller_stacklevel())
-
-
-def caller_stacklevel() -> int:
-    """The ``stacklevel`` pointing at the first frame outside lfnb (the user's line)."""
-    import inspect
-
-    frame, level = inspect.currentframe(), 1
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "lfnb":
-        frame, level = frame.f_back, level + 1
-    return max(level - 1, 1)
+        warn_max_rows(max_rows)

@@ -10,7 +10,6 @@ from lfnb.frames.builder import (
     FrameBuilder,
     build_frame,
     columns_for,
-    combine,
     convert,
     dtype_table,
     empty_frame,
@@ -135,12 +134,11 @@ def test_tags_lists_kept_as_lists():
     assert df["tags"].tolist() == [["a", "b"], []]
 
 
-def test_combine_keeps_order_and_union_of_columns():
-    a = FrameBuilder(columns_for("observations", ("core", "usage")))
-    a.add([obs(1), obs(2)])
+def test_a_usage_key_first_seen_on_a_later_page_is_back_filled():
     b = FrameBuilder(columns_for("observations", ("core", "usage")))
+    b.add([obs(1), obs(2)])
     b.add([obs(3, usageDetails={"reasoning": 9})])
-    df = combine([a, b])
+    df = b.frame()
     assert df["id"].tolist() == ["o1", "o2", "o3"]
     assert df["usageDetails.reasoning"].isna().tolist() == [True, True, False]
 
