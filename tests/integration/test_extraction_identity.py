@@ -170,11 +170,10 @@ def test_read_scores_parallelises_on_v4(local_server):
     assert len(windows) > 1
 
 
-def test_workers_beyond_the_pool_are_capped(local_server):
-    """64 workers on a 4-connection pool: never more than 4 requests at once (reliability D11)."""
+def count_concurrent_sends(lf, delay: float = 0.0) -> list[int]:
+    """Wrap ``lf.transport.send``; the returned list's one item becomes the most requests seen at once."""
     import threading
 
-    lf = connect(local_server, pool_size=4)
     lock, now, peak = threading.Lock(), [0], [0]
     real = lf.transport.send
 
@@ -183,12 +182,21 @@ def test_workers_beyond_the_pool_are_capped(local_server):
             now[0] += 1
             peak[0] = max(peak[0], now[0])
         try:
+            if delay:
+                time.sleep(delay)  # let the requests overlap as they would on a remote server
             return real(*a, **kw)
         finally:
             with lock:
                 now[0] -= 1
 
     lf.transport.send = spy
+    return peak
+
+
+def test_workers_beyond_the_pool_are_capped(local_server):
+    """64 workers on a 4-connection pool: never more than 4 requests at once (reliability D11)."""
+    lf = connect(local_server, pool_size=4)
+    peak = count_concurrent_sends(lf)
     df = lf.read_observations("2000-01-01", "2027-01-01", limit=50, workers=64, progress=False)
     assert len(df) == local_server.store.count("observations")
     assert 1 < peak[0] <= 4
@@ -205,24 +213,8 @@ def v3_many_traces():
 def test_page_number_list_reads_cap_workers_at_the_pool(v3_many_traces):
     """v1 list reads (``_read_list``) with 64 workers on a 4-connection pool: at most 4 requests at once,
     the same rows as ``workers=1`` (issue 14: only the generation reads capped ``workers``)."""
-    import threading
-
     lf = connect(v3_many_traces, pool_size=4)
-    lock, now, peak = threading.Lock(), [0], [0]
-    real = lf.transport.send
-
-    def spy(*a, **kw):
-        with lock:
-            now[0] += 1
-            peak[0] = max(peak[0], now[0])
-        try:
-            time.sleep(0.005)  # let the requests overlap as they would on a remote server
-            return real(*a, **kw)
-        finally:
-            with lock:
-                now[0] -= 1
-
-    lf.transport.send = spy
+    peak = count_concurrent_sends(lf, delay=0.005)
     df = lf.read_traces(workers=64, progress=False)
     assert len(df) == v3_many_traces.store.count("traces") and len(df) > 8 * 100
     assert 1 < peak[0] <= 4
