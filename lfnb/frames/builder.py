@@ -8,15 +8,16 @@ booleans and times are copied from the page's Arrow chunk into one numpy buffer 
 column (values and mask, grown by doubling, never touched beyond the rows), and the
 chunk is freed at once: when the frame is built the buffers are trimmed in place
 and wrapped (``Int64``, ``Float64``, ``boolean``, ``datetime64[us, UTC]``), so the
-many small per-page chunks are never alive beside the final arrays. Arrow memory
-comes from the system allocator (``pa.system_memory_pool()``), the one the parsed
-pages use, so the memory a page frees is reused by the next one instead of being
-kept by a second allocator. Peak memory is then 1.10 times the frame at 1M rows and
-1.27 at 100k, 1.2-1.8 with 8 workers (bench/extract.py). The price is CPU: with
-pyarrow's default pool (mimalloc) the same reads took about a fifth less CPU
-(glibc has no aligned realloc for the text being built) but peaked at 1.25 / 1.44
-times the frame, and above 2 with 8 workers at 100k rows. Every column is an extension dtype or ``object`` for JSON
-values, so the final ``DataFrame`` does not consolidate (copy) blocks.
+many small per-page chunks are never alive beside the final arrays.
+
+Arrow memory: a builder fed by one chain uses pyarrow's default pool (mimalloc), the
+fastest; parallel windows pass :data:`PARALLEL_POOL` (the system allocator, the one the
+parsed pages use), so the memory a page frees is reused by the next one instead of being
+kept by a second allocator — with mimalloc, 8 workers at 100k rows peaked above twice the
+frame (bench/extract.py; the figures are in README's performance section).
+
+Every column is an extension dtype or ``object`` for JSON values, so the final
+``DataFrame`` does not consolidate (copy) blocks.
 
 Requires pyarrow (pandas 3 stores its ``str`` dtype in it).
 
@@ -49,13 +50,16 @@ _ARROW_TYPES = {
     "price": pa.float64(),
     "bool": pa.bool_(),
 }
-_POOL = pa.system_memory_pool()
+#: Arrow memory for a read converting on one thread at a time: pyarrow's default pool (mimalloc) is the fastest
+ONE_READER_POOL = pa.default_memory_pool()
+#: Arrow memory for parallel windows: the system allocator, which reuses what the parsed pages free
+PARALLEL_POOL = pa.system_memory_pool()
 _MASKED = frozenset({"int", "float", "price", "bool"})
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError,
                  OverflowError)
 
 
-def to_chunk(values: list, code: str) -> Any:
+def to_chunk(values: list, code: str, pool: Any = None) -> Any:
     """One column chunk of a page: a pyarrow Array (an object ndarray for ``json``).
 
     Arrow converts a list of Python values in C, an order of magnitude faster than
@@ -73,10 +77,10 @@ def to_chunk(values: list, code: str) -> Any:
         raise ValueError(f"unknown dtype code {code!r}; valid: {', '.join(DTYPES)}")
     try:
         if code == "time":
-            return pc.cast(pa.array(values, pa.string(), memory_pool=_POOL), typ, memory_pool=_POOL)
+            return pc.cast(pa.array(values, pa.string(), memory_pool=pool), typ, memory_pool=pool)
         if code == "price":
             raise TypeError  # decimal strings are the norm here: parse below
-        return pa.array(values, typ, memory_pool=_POOL)
+        return pa.array(values, typ, memory_pool=pool)
     except _ARROW_ERRORS:
         return _slow_chunk(values, code, typ)
 
@@ -95,7 +99,7 @@ def _slow_chunk(values: list, code: str, typ: Any) -> Any:
     return pa.array(num.astype("Float64") if code != "int" else num, typ)
 
 
-def from_chunks(chunks: list, code: str) -> pd.Series:
+def from_chunks(chunks: list, code: str, pool: Any = None) -> pd.Series:
     """One pandas column of dtype ``code`` from the chunks made by :func:`to_chunk`."""
     if code == "json":
         if not chunks:
@@ -109,7 +113,7 @@ def from_chunks(chunks: list, code: str) -> pd.Series:
         return pd.Series(dtype.__from_arrow__(pa.chunked_array(chunks, type=typ)), copy=False)
     chunked = pa.chunked_array(chunks, type=typ)
     if code == "time":
-        out = chunked.to_pandas(memory_pool=_POOL)
+        out = chunked.to_pandas(memory_pool=pool)
         return out if str(out.dtype) == DTYPES["time"] else out.astype(DTYPES["time"])
     return pd.Series(pd.array(chunked, dtype=DTYPES[code]), copy=False)
 
@@ -265,8 +269,9 @@ class FrameBuilder:
     and the dynamic columns in the order a sequential walk would have met them.
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, dynamic: bool = True):
+    def __init__(self, columns: Sequence[tuple[str, str]], *, dynamic: bool = True, pool: Any = None):
         self.columns: dict[str, str] = dict(columns)
+        self.pool = pool if pool is not None else ONE_READER_POOL
         self.dynamic = dynamic and any(c.split(".")[0] in DYNAMIC_PREFIXES for c in self.columns)
         self._static = tuple(self.columns)
         self._chunks: dict[str, Any] = {c: _column_store(code) for c, code in self.columns.items()}
@@ -287,7 +292,7 @@ class FrameBuilder:
         if self.dynamic and n:
             met = self._discover(records, cache)
         for col, code in self.columns.items():
-            self._chunks[col].append(to_chunk(_column_values(records, col, cache), code))
+            self._chunks[col].append(to_chunk(_column_values(records, col, cache), code, self.pool))
         self._lengths.append(n)
         self._order.append(order)
         self._met.append(met)
@@ -309,9 +314,9 @@ class FrameBuilder:
                     # Earlier pages lacked this key: back-fill them with missing values.
                     store = self._chunks[col] = _column_store(code)
                     if code in _GROWN:
-                        store.append(to_chunk([None] * self.rows, code))
+                        store.append(to_chunk([None] * self.rows, code, self.pool))
                     else:
-                        store.extend(to_chunk([None] * m, code) for m in self._lengths)
+                        store.extend(to_chunk([None] * m, code, self.pool) for m in self._lengths)
         return tuple(met)
 
     def _permutation(self) -> list[int] | None:
@@ -342,7 +347,7 @@ class FrameBuilder:
                 data[col] = store.series() if perm is None else store.gathered(pages)
             else:
                 chunks = store or []
-                data[col] = from_chunks(chunks if perm is None else [chunks[i] for i in perm], code)
+                data[col] = from_chunks(chunks if perm is None else [chunks[i] for i in perm], code, self.pool)
             del store
         self._chunks = {}
         return pd.DataFrame(data, copy=False)

@@ -55,7 +55,7 @@ from typing import Any
 import pandas as pd
 
 from lfnb.errors import ServerError
-from lfnb.frames.builder import FrameBuilder
+from lfnb.frames.builder import PARALLEL_POOL, FrameBuilder
 from lfnb.langfuse.timestamps import iso
 from lfnb.reads.pagination import CursorPaginator, iterate_pages, make_paginator, parsed
 
@@ -145,7 +145,7 @@ class _Engine:
         # One builder for every window: pages are put in the server's order (windows latest
         # first) when the frame is built, without a copy of the text columns and with one
         # copy of each number column.
-        self.builder = FrameBuilder(columns)
+        self.builder = FrameBuilder(columns, pool=PARALLEL_POOL if workers > 1 else None)
         self.done: queue.SimpleQueue = queue.SimpleQueue()   # (window, future) as each request ends
         self.in_flight = 0
         self.starved = True  # the caller's thread waited for the last body (see run)
