@@ -219,3 +219,23 @@ def test_pages_added_out_of_order_make_the_frame_of_the_sorted_pages():
     assert list(got.columns) == list(want.columns)
     assert got.equals(want)
     assert got["id"].tolist() == [r["id"] for page in pages for r in page]
+
+
+def test_arrow_memory_comes_from_the_pool_the_reader_chose():
+    import pyarrow as pa
+
+    from lfnb.frames.builder import PARALLEL_POOL
+
+    if pa.default_memory_pool().backend_name == "system":
+        pytest.skip("this pyarrow has no allocator besides the system one")
+    system = pa.system_memory_pool()
+    cols = observation_columns(("core",))
+    parallel = FrameBuilder(cols, pool=PARALLEL_POOL)     # parallel windows: the system allocator
+    before = system.bytes_allocated()
+    parallel.add([obs(i) for i in range(500)])
+    assert system.bytes_allocated() > before              # the text chunks it keeps live there
+    one_chain = FrameBuilder(cols)                        # one chain: pyarrow's default pool
+    before = system.bytes_allocated()
+    one_chain.add([obs(i) for i in range(500)])
+    assert system.bytes_allocated() == before
+    assert one_chain.frame().equals(parallel.frame())
