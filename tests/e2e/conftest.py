@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 
 import lab_harness as harness
@@ -93,9 +94,13 @@ def browser(tmp_path_factory):
 def notebooks(browser) -> dict[str, harness.NotebookPage]:
     """Every notebook opened and run to the end, all at once (kernels start and run in parallel)."""
     t0 = time.monotonic()
+    browser.lab.start_kernels([*REAL, CHECKS])   # no kernel starts while a page polls (see start_kernels)
     pages = {name: browser.start_notebook(name) for name in [*REAL, CHECKS]}
     for nb in pages.values():
         nb.wait_open(timeout=240)
+    with urllib.request.urlopen(browser.lab.url("api/kernels"), timeout=30) as r:
+        kernels = json.load(r)
+    assert len(kernels) == len(pages), f"pages started kernels of their own: {len(kernels)} for {len(pages)} pages"
     for nb in pages.values():
         nb.start_run_all()
     for name, nb in pages.items():

@@ -161,6 +161,24 @@ class JupyterLab:
         sep = "&" if "?" in path else "?"
         return f"{self.base_url}{path.lstrip('/')}{sep}token={self.token}"
 
+    def start_kernels(self, names: Iterable[str], timeout: float = 120.0) -> None:
+        """Start each notebook's kernel session through the REST API, before any page is open.
+
+        jupyter_server 2.21 answers ``GET /api/kernels`` with 500 while a kernel is starting
+        (``kernel_model`` reads ``kernel.last_activity``, which ``start_kernel`` sets only at its
+        end; the AttributeError is not caught), and JupyterLab polls that list from every open
+        page: kernels started by pages opened side by side made a page's poll fail now and then
+        (a console error seen in CI). ``POST /api/sessions`` returns once its kernel has started;
+        pages opened afterwards attach to these sessions, so no kernel starts while a page polls.
+        """
+        for name in names:
+            body = json.dumps({"path": name, "name": name, "type": "notebook", "kernel": {"name": "python3"}})
+            req = urllib.request.Request(self.url("api/sessions"), data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                if r.status != 201:
+                    raise RuntimeError(f"could not start a kernel for {name}: HTTP {r.status}")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
