@@ -149,7 +149,8 @@ def _sync_resources(client, root: Location, state: LakeState, names, start_arg, 
 
 
 def _chunks(start, end, days: int = 1):
-    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days, oldest first."""
+    """Day-aligned sub-windows of ``[start, end)`` of up to ``days`` days, oldest first (what is
+    ``send`` to it, whether a window was empty, changes nothing: see :func:`_history`)."""
     lo = start
     while lo < end:
         hi = min(lo.normalize() + pd.Timedelta(days=days), end)
@@ -207,8 +208,8 @@ def _sync_window(client, root: Location, resource: str, start, end, workers: int
     if start is None:
         walk, bar = _history(client, resource, end), _bar(progress, resource, None)
     else:
-        windows = list(_chunks(start, end, WINDOW_DAYS))
-        walk, bar = iter(windows), _bar(progress, resource, len(windows))
+        total = sum(1 for _ in _chunks(start, end, WINDOW_DAYS))
+        walk, bar = _chunks(start, end, WINDOW_DAYS), _bar(progress, resource, total)
     try:
         window = next(walk, None)
         while window is not None:
@@ -218,12 +219,18 @@ def _sync_window(client, root: Location, resource: str, start, end, workers: int
             if not fetched.empty or replace:
                 _store(root, resource, lo, fetched, counts, replace=replace)
             bar.update(1)
-            window = walk.send(fetched.empty) if start is None else next(walk, None)
-    except StopIteration:
-        pass
+            window = _send(walk, fetched.empty)
     finally:
         bar.close()
     return counts
+
+
+def _send(walk, empty: bool):
+    """The next window of ``walk`` (told whether the last one was empty), or None at its end."""
+    try:
+        return walk.send(empty)
+    except StopIteration:
+        return None
 
 
 def _store(root: Location, resource: str, lo, fetched: pd.DataFrame, counts: dict, *, replace: bool) -> None:

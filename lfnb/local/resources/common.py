@@ -26,7 +26,7 @@ from lfnb.local.handlers import ApiProblem, ApiRequest, invalid_request, not_fou
 
 __all__ = [
     "Where", "page_params", "page_meta", "paged", "paged_json", "iso", "parse_json", "parse_datetime",
-    "datetime_param", "enum_param", "int_param", "number_param", "csv_param", "project",
+    "datetime_param", "enum_param", "int_param", "number_param", "csv_param", "fields_param", "project",
     "issue", "ApiProblem", "invalid_request", "not_found", "zod_error", "DEFAULT_LIMIT",
     "MAX_LIMIT", "require_body", "check_fields", "body_issue",
 ]
@@ -166,6 +166,17 @@ def enum_param(req: ApiRequest, name: str, options: Sequence[str], issues: list[
                             values=list(options)))
         return None
     return raw
+
+
+def fields_param(req: ApiRequest, options: Sequence[str], default: list[str], issues: list[dict]) -> list[str]:
+    """The ``fields`` groups (comma-separated), each one of ``options`` (zod's enum issue otherwise), or ``default``."""
+    groups = csv_param(req, "fields")
+    quoted = "|".join(f'"{g}"' for g in options)
+    for i, g in enumerate(groups):
+        if g not in options:
+            issues.append(issue("invalid_value", ["fields", i], f"Invalid option: expected one of {quoted}",
+                                values=list(options)))
+    return groups or default
 
 
 def csv_param(req: ApiRequest, name: str) -> list[str]:

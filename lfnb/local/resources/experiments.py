@@ -34,7 +34,16 @@ import json
 from datetime import datetime
 
 from lfnb.local.handlers import ApiRequest, invalid_request, require_v4, zod_error
-from lfnb.local.resources.common import csv_param, decode_v1_cursor, int_param, iso, issue, parse_datetime, parse_json
+from lfnb.local.resources.common import (
+    csv_param,
+    decode_v1_cursor,
+    fields_param,
+    int_param,
+    iso,
+    issue,
+    parse_datetime,
+    parse_json,
+)
 from lfnb.local.resources.render import score_v3_json
 
 __all__ = ["experiments_list", "experiments_list_items", "EXPERIMENT_FIELD_GROUPS",
@@ -68,16 +77,6 @@ _ITEMS_SQL = """
 
 def _issue_required(name: str) -> dict:
     return issue("invalid_type", [name], "Invalid input: expected string, received undefined", expected="string")
-
-
-def _fields(req: ApiRequest, options: tuple[str, ...], default: list[str], issues: list[dict]) -> list[str]:
-    groups = csv_param(req, "fields")
-    quoted = "|".join(f'"{g}"' for g in options)
-    for i, g in enumerate(groups):
-        if g not in options:
-            issues.append(issue("invalid_value", ["fields", i], f"Invalid option: expected one of {quoted}",
-                                values=list(options)))
-    return groups or default
 
 
 def _window(req: ApiRequest, issues: list[dict]) -> tuple[datetime | None, datetime | None]:
@@ -153,7 +152,7 @@ def _common(req: ApiRequest, options: tuple[str, ...], default: list[str], colum
             api: str) -> tuple[list[str], int, int, tuple, list[str], list]:
     """Validated (fields, limit, scoreLimit, window, where clauses, params); then the v3 gate."""
     issues: list[dict] = []
-    groups = _fields(req, options, default, issues)
+    groups = fields_param(req, options, default, issues)
     limit = int_param(req, "limit", issues, default=50, positive=True, maximum=100)
     score_limit = int_param(req, "scoreLimit", issues, default=50, minimum=1, maximum=50)
     start, end = _window(req, issues)

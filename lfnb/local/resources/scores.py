@@ -37,6 +37,7 @@ from lfnb.local.resources.common import (
     datetime_param,
     decode_v1_cursor,
     enum_param,
+    fields_param,
     int_param,
     invalid_request,
     iso,
@@ -212,16 +213,6 @@ def _upper_csv(req: ApiRequest, name: str, options: tuple[str, ...], issues: lis
     return values
 
 
-def _fields_v3(req: ApiRequest, issues: list[dict]) -> list[str]:
-    groups = csv_param(req, "fields")
-    quoted = "|".join(f'"{g}"' for g in V3_FIELD_GROUPS)
-    for i, g in enumerate(groups):
-        if g not in V3_FIELD_GROUPS:
-            issues.append(issue("invalid_value", ["fields", i], f"Invalid option: expected one of {quoted}",
-                                values=list(V3_FIELD_GROUPS)))
-    return groups or ["core"]
-
-
 def _v3_refine(req: ApiRequest, data_types: list[str], refine: list[dict]) -> None:
     """The handler's superRefine (``GetScoresV3Query``), in its order, every issue with ``path: []``."""
     for name in ("userId", "traceTags"):
@@ -283,7 +274,7 @@ def scores_v3_get_many(store, req: ApiRequest) -> dict:
     last = decode_cursor(cursor) if cursor else None   # thrown in the zod transform: comes first
     issues: list[dict] = []
     limit = int_param(req, "limit", issues, default=DEFAULT_LIMIT, positive=True, maximum=MAX_LIMIT)
-    groups = _fields_v3(req, issues)
+    groups = fields_param(req, V3_FIELD_GROUPS, ["core"], issues)
     sources = _upper_csv(req, "source", _V3_SOURCES, issues)
     data_types = _upper_csv(req, "dataType", _V3_DATA_TYPES, issues)
     number_param(req, "valueMin", issues)
